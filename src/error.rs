@@ -1,0 +1,179 @@
+//! The crate's error types.
+//!
+//! [`enum@Error`] is what a fallible operation returns: it names the operation
+//! and, where one is involved, the endpoint. [`SendError`] is what a send that
+//! did not happen returns: it always carries the message back, so nothing is
+//! lost without the caller holding it.
+
+use std::fmt;
+
+use crate::Multipart;
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Something failed; the message says what, where and why.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A libzmq call failed.
+    #[error("{op} failed: {source}")]
+    Zmq {
+        /// The operation, e.g. `"recv"` or `"set option ZMQ_LINGER"`.
+        op: &'static str,
+        /// What libzmq said.
+        source: zmq::Error,
+    },
+    /// Binding or connecting an endpoint failed.
+    #[error("{op} {endpoint:?} failed: {source}")]
+    Endpoint {
+        /// `"bind"`, `"connect"`, `"unbind"` or `"disconnect"`.
+        op: &'static str,
+        /// The endpoint as given.
+        endpoint: String,
+        /// What libzmq said.
+        source: zmq::Error,
+    },
+    /// The endpoint string cannot be passed to libzmq (it contains a NUL byte).
+    #[error("{op} {endpoint:?} failed: endpoint contains a NUL byte")]
+    InvalidEndpoint {
+        /// The operation attempted.
+        op: &'static str,
+        /// The endpoint as given.
+        endpoint: String,
+    },
+    /// The event loop refused to register, reregister or unregister the source.
+    #[error("{op} with the event loop failed: {source}")]
+    Loop {
+        /// The operation attempted.
+        op: &'static str,
+        /// What calloop said.
+        source: calloop::Error,
+    },
+    /// Inserting the source into the event loop failed.
+    #[error("inserting the ZeroMQ source into the event loop failed: {0}")]
+    Insert(calloop::Error),
+    /// A flush did not empty the outbox before its deadline.
+    #[error("flush timed out with {remaining} message(s) still queued")]
+    FlushTimeout {
+        /// Messages still in the outbox.
+        remaining: usize,
+    },
+    /// A value was rejected before it reached libzmq.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// An I/O error outside libzmq (e.g. spawning a thread).
+    #[error("{op} failed: {source}")]
+    Io {
+        /// The operation attempted.
+        op: &'static str,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn zmq(op: &'static str) -> impl FnOnce(zmq::Error) -> Error {
+        move |source| Error::Zmq { op, source }
+    }
+
+    /// The libzmq error behind this one, if any.
+    pub fn zmq_error(&self) -> Option<zmq::Error> {
+        match self {
+            Error::Zmq { source, .. } | Error::Endpoint { source, .. } => Some(*source),
+            _ => None,
+        }
+    }
+}
+
+impl From<Error> for calloop::Error {
+    fn from(e: Error) -> Self {
+        calloop::Error::OtherError(Box::new(e))
+    }
+}
+
+/// Why a message was not sent. Every variant hands the message back.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The outbox is at capacity. Try again later, or use a blocking send
+    /// from a thread that is not the loop thread.
+    Full(Multipart),
+    /// The source was closed or dropped; nothing will send this message.
+    Closed(Multipart),
+    /// A blocking send waited until its deadline and the outbox stayed full.
+    Timeout(Multipart),
+    /// A blocking send was called on the event loop's own thread, where it
+    /// could wait forever (only the loop drains the outbox).
+    WouldDeadlock(Multipart),
+    /// libzmq refused the message (e.g. `EFSM` on REQ, `EHOSTUNREACH` with
+    /// `ZMQ_ROUTER_MANDATORY`, `ENOTSUP` on a receive-only socket).
+    Failed {
+        /// The message, whole. If libzmq had already accepted some frames
+        /// (which only a fatal socket error can cause), they are empty here.
+        message: Multipart,
+        /// What libzmq said.
+        error: zmq::Error,
+    },
+}
+
+impl SendError {
+    /// The message that was not sent.
+    pub fn message(&self) -> &Multipart {
+        match self {
+            SendError::Full(m)
+            | SendError::Closed(m)
+            | SendError::Timeout(m)
+            | SendError::WouldDeadlock(m)
+            | SendError::Failed { message: m, .. } => m,
+        }
+    }
+
+    /// Takes the message back.
+    pub fn into_message(self) -> Multipart {
+        match self {
+            SendError::Full(m)
+            | SendError::Closed(m)
+            | SendError::Timeout(m)
+            | SendError::WouldDeadlock(m)
+            | SendError::Failed { message: m, .. } => m,
+        }
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let frames = self.message().len();
+        match self {
+            SendError::Full(_) => write!(
+                f,
+                "send failed: outbox full ({frames}-frame message handed back)"
+            ),
+            SendError::Closed(_) => write!(
+                f,
+                "send failed: source closed ({frames}-frame message handed back)"
+            ),
+            SendError::Timeout(_) => write!(
+                f,
+                "send failed: outbox stayed full until the deadline ({frames}-frame message handed back)"
+            ),
+            SendError::WouldDeadlock(_) => write!(
+                f,
+                "send failed: a blocking send on the event loop's thread would wait forever; use try_send ({frames}-frame message handed back)"
+            ),
+            SendError::Failed { error, .. } => write!(
+                f,
+                "send failed: {error} ({frames}-frame message handed back)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SendError::Failed { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! # calloop-zmq
+//!
+//! ZeroMQ sockets of every classic type as [calloop] event sources: whole
+//! multipart messages in a callback, sends from the handler or from any
+//! thread, and timers, signals and other sources on the same loop.
+//!
+//! The loop thread never blocks: every socket operation uses `DONTWAIT`, and
+//! a message the socket cannot take yet waits, whole, at the head of a
+//! bounded outbox. No message is lost without a word: every send that does
+//! not happen hands its message back ([`SendError`], [`Event::SendFailed`],
+//! [`Closed::undelivered`]). A per-dispatch budget keeps a flooded socket
+//! from starving the rest of the loop.
+//!
+//! ```
+//! use calloop_zmq::calloop::EventLoop;
+//! use calloop_zmq::{zmq, Event, ZmqSource};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let ctx = zmq::Context::new();
+//!
+//! // A REP server on the loop that echoes requests from inside the handler.
+//! let server = ZmqSource::new(ctx.socket(zmq::REP)?)?;
+//! server.bind("inproc://echo")?;
+//!
+//! // A REQ client on the same loop; its sender queues from anywhere.
+//! let client = ZmqSource::new(ctx.socket(zmq::REQ)?)?;
+//! client.connect("inproc://echo")?;
+//! client.sender().try_send("hello")?;
+//!
+//! let mut event_loop: EventLoop<Option<String>> = EventLoop::try_new()?;
+//! server.insert(&event_loop.handle(), |event, socket, _| {
+//!     if let Event::Message(request) = event {
+//!         socket.send(request).expect("REP can always reply once");
+//!     }
+//! })?;
+//! client.insert(&event_loop.handle(), |event, _, reply| {
+//!     if let Event::Message(msg) = event {
+//!         *reply = msg.frame_str(0).map(str::to_owned);
+//!     }
+//! })?;
+//!
+//! let mut reply = None;
+//! let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+//! while reply.is_none() && std::time::Instant::now() < deadline {
+//!     event_loop.dispatch(std::time::Duration::from_millis(100), &mut reply)?;
+//! }
+//! assert_eq!(reply.as_deref(), Some("hello"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Where things are
+//! - [`ZmqSource`]: the event source; [`SocketHandle`]: what the callback
+//!   acts through; [`Event`]: what it receives.
+//! - [`Sender`]: the thread-safe outbox handle.
+//! - [`Multipart`]: a whole message.
+//! - [`Stats`]: counters readable at any time.
+//! - [`mod@endpoint`]: bind/connect with errors that name the endpoint.
+//!
+//! [calloop]: https://docs.rs/calloop
+
+#![deny(missing_docs)]
+
+pub mod endpoint;
+mod error;
+mod message;
+mod outbox;
+mod source;
+mod stats;
+
+pub use endpoint::{bind, connect};
+pub use error::{Error, Result, SendError};
+pub use message::Multipart;
+pub use outbox::Sender;
+pub use source::{
+    Builder, Closed, DEFAULT_BUDGET, DEFAULT_OUTBOX_CAPACITY, Event, SendFailure, SocketHandle,
+    ZmqSource,
+};
+pub use stats::{Stats, StatsSnapshot};
+
+/// The calloop crate this one is built on.
+pub use calloop;
+/// The rust-zmq crate this one is built on, so you need not depend on a
+/// matching version yourself.
+pub use zmq;

@@ -1,0 +1,214 @@
+//! Whole multipart messages.
+//!
+//! ZeroMQ delivers a message as one or more frames, atomically: a receiver sees
+//! all of them or none. [`Multipart`] is that unit. Its frames are
+//! [`zmq::Message`]s, so a received frame reaches your callback without a copy
+//! and a frame you built from a `Vec<u8>` goes to libzmq without one either.
+//!
+//! ```
+//! use calloop_zmq::Multipart;
+//!
+//! let msg = Multipart::from(vec![b"topic".to_vec(), b"payload".to_vec()]);
+//! assert_eq!(msg.len(), 2);
+//! assert_eq!(msg.frame_str(0), Some("topic"));
+//! assert_eq!(msg.to_vecs(), vec![b"topic".to_vec(), b"payload".to_vec()]);
+//! ```
+
+use std::fmt;
+use std::ops::Index;
+
+/// One whole ZeroMQ message: an ordered list of frames.
+///
+/// Build it from bytes, strings or frames with `From`, or with
+/// [`Multipart::new`] and [`Multipart::push`]. An empty `Multipart` (no frames)
+/// cannot be sent; sending one reports [`zmq::Error::EINVAL`].
+#[derive(Default, PartialEq, Eq)]
+pub struct Multipart {
+    frames: Vec<zmq::Message>,
+}
+
+impl Multipart {
+    /// An empty message, to be filled with [`push`](Self::push).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a frame (anything `zmq::Message` can be made from: `&[u8]`,
+    /// `Vec<u8>`, `&str`, `zmq::Message` ...).
+    pub fn push(&mut self, frame: impl Into<zmq::Message>) -> &mut Self {
+        self.frames.push(frame.into());
+        self
+    }
+
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// True when the message has no frames.
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Total payload bytes over all frames.
+    pub fn byte_len(&self) -> usize {
+        self.frames.iter().map(|f| f.len()).sum()
+    }
+
+    /// The frames, in order.
+    pub fn frames(&self) -> &[zmq::Message] {
+        &self.frames
+    }
+
+    /// Mutable access to the frames, e.g. to rewrite a ROUTER envelope in place.
+    pub fn frames_mut(&mut self) -> &mut Vec<zmq::Message> {
+        &mut self.frames
+    }
+
+    /// Gives up the frames.
+    pub fn into_frames(self) -> Vec<zmq::Message> {
+        self.frames
+    }
+
+    /// Iterates over the frames as byte slices.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        self.frames.iter().map(|f| &f[..])
+    }
+
+    /// Frame `index` as bytes, or `None` when out of range.
+    pub fn frame(&self, index: usize) -> Option<&[u8]> {
+        self.frames.get(index).map(|f| &f[..])
+    }
+
+    /// Frame `index` as UTF-8 text, or `None` when out of range or not UTF-8.
+    pub fn frame_str(&self, index: usize) -> Option<&str> {
+        self.frames.get(index).and_then(|f| f.as_str())
+    }
+
+    /// The first frame's bytes (for ROUTER, the peer's routing id).
+    pub fn first(&self) -> Option<&[u8]> {
+        self.frame(0)
+    }
+
+    /// The last frame's bytes (usually the body).
+    pub fn last(&self) -> Option<&[u8]> {
+        self.frames.last().map(|f| &f[..])
+    }
+
+    /// Copies every frame into an owned `Vec<u8>`.
+    pub fn to_vecs(&self) -> Vec<Vec<u8>> {
+        self.iter().map(<[u8]>::to_vec).collect()
+    }
+
+    pub(crate) fn from_frames(frames: Vec<zmq::Message>) -> Self {
+        Self { frames }
+    }
+}
+
+impl Index<usize> for Multipart {
+    type Output = [u8];
+
+    /// Frame `index` as bytes; panics when out of range, like slice indexing.
+    fn index(&self, index: usize) -> &[u8] {
+        &self.frames[index]
+    }
+}
+
+impl fmt::Debug for Multipart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Text frames print as text, others as bytes: what you want in a log line.
+        let mut list = f.debug_list();
+        for frame in &self.frames {
+            match frame.as_str() {
+                Some(s) => list.entry(&s),
+                None => list.entry(&&frame[..]),
+            };
+        }
+        list.finish()
+    }
+}
+
+impl From<zmq::Message> for Multipart {
+    fn from(frame: zmq::Message) -> Self {
+        Self {
+            frames: vec![frame],
+        }
+    }
+}
+
+impl From<Vec<zmq::Message>> for Multipart {
+    fn from(frames: Vec<zmq::Message>) -> Self {
+        Self { frames }
+    }
+}
+
+impl From<Vec<u8>> for Multipart {
+    fn from(frame: Vec<u8>) -> Self {
+        zmq::Message::from(frame).into()
+    }
+}
+
+impl From<&[u8]> for Multipart {
+    fn from(frame: &[u8]) -> Self {
+        zmq::Message::from(frame).into()
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for Multipart {
+    fn from(frame: &[u8; N]) -> Self {
+        zmq::Message::from(&frame[..]).into()
+    }
+}
+
+impl From<&str> for Multipart {
+    fn from(frame: &str) -> Self {
+        zmq::Message::from(frame).into()
+    }
+}
+
+impl From<String> for Multipart {
+    fn from(frame: String) -> Self {
+        zmq::Message::from(frame.into_bytes()).into()
+    }
+}
+
+impl From<Vec<Vec<u8>>> for Multipart {
+    fn from(frames: Vec<Vec<u8>>) -> Self {
+        frames.into_iter().map(zmq::Message::from).collect()
+    }
+}
+
+impl<'a> From<&'a [&'a [u8]]> for Multipart {
+    fn from(frames: &'a [&'a [u8]]) -> Self {
+        frames.iter().map(|f| zmq::Message::from(*f)).collect()
+    }
+}
+
+impl<'a> From<&'a [&'a str]> for Multipart {
+    fn from(frames: &'a [&'a str]) -> Self {
+        frames.iter().map(|f| zmq::Message::from(*f)).collect()
+    }
+}
+
+impl FromIterator<zmq::Message> for Multipart {
+    fn from_iter<I: IntoIterator<Item = zmq::Message>>(iter: I) -> Self {
+        Self {
+            frames: iter.into_iter().collect(),
+        }
+    }
+}
+
+impl IntoIterator for Multipart {
+    type Item = zmq::Message;
+    type IntoIter = std::vec::IntoIter<zmq::Message>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.frames.into_iter()
+    }
+}
+
+impl From<Multipart> for Vec<Vec<u8>> {
+    fn from(msg: Multipart) -> Self {
+        msg.to_vecs()
+    }
+}

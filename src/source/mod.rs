@@ -1,0 +1,474 @@
+//! The event source: one ZeroMQ socket owned by a calloop event loop.
+//!
+//! [`ZmqSource`] registers the socket's `ZMQ_FD` with the loop and, on each
+//! dispatch, sends what is queued and receives whole messages until libzmq
+//! says `EAGAIN` or the per-dispatch budget is spent. `ZMQ_FD` is
+//! edge-triggered and can miss work that a send or receive made visible, so the
+//! source re-reads `ZMQ_EVENTS` once before the loop sleeps (never per message)
+//! and, if there is work left, asks the loop for another round instead of
+//! sleeping. Other sources on the loop get their turn in between.
+//!
+//! ```no_run
+//! use calloop_zmq::calloop::EventLoop;
+//! use calloop_zmq::{zmq, Event, ZmqSource};
+//!
+//! let ctx = zmq::Context::new();
+//! let socket = ctx.socket(zmq::REP)?;
+//! socket.bind("tcp://127.0.0.1:5555")?;
+//!
+//! let mut event_loop: EventLoop<()> = EventLoop::try_new()?;
+//! ZmqSource::new(socket)?.insert(&event_loop.handle(), |event, socket, _| {
+//!     if let Event::Message(request) = event {
+//!         // Reply straight from the handler; never blocks.
+//!         if let Err(e) = socket.send(request) {
+//!             eprintln!("{e}");
+//!         }
+//!     }
+//! })?;
+//! event_loop.run(None, &mut (), |_| {})?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod handle;
+mod lifecycle;
+mod wire;
+
+use std::os::fd::{BorrowedFd, RawFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use calloop::ping::{PingSource, make_ping};
+use calloop::{
+    EventSource, Interest, LoopHandle, Mode, Poll, PostAction, Readiness, RegistrationToken, Token,
+    TokenFactory,
+};
+
+pub use handle::SocketHandle;
+pub use lifecycle::Closed;
+
+use crate::Multipart;
+use crate::error::{Error, Result};
+use crate::outbox::{Sender, Shared};
+use crate::stats::Stats;
+
+/// Default outbox capacity, in messages.
+pub const DEFAULT_OUTBOX_CAPACITY: usize = 1024;
+/// Default per-dispatch budget: messages received plus sent before the source
+/// yields to the rest of the loop.
+pub const DEFAULT_BUDGET: usize = 256;
+
+/// What the callback receives.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// A whole multipart message arrived.
+    Message(Multipart),
+    /// libzmq refused a queued message; here it is back, with the reason.
+    SendFailed(SendFailure),
+}
+
+/// A queued message libzmq refused, handed back.
+#[derive(Debug)]
+pub struct SendFailure {
+    /// The message, whole.
+    pub message: Multipart,
+    /// Why libzmq refused it (e.g. `EFSM`, `EHOSTUNREACH`, `ENOTSUP`).
+    pub error: zmq::Error,
+}
+
+/// Configures a [`ZmqSource`] before it is built.
+#[must_use = "call .build() to get the source"]
+pub struct Builder {
+    socket: zmq::Socket,
+    outbox_capacity: usize,
+    budget: usize,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("outbox_capacity", &self.outbox_capacity)
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// How many messages may wait to be sent (from senders and the handler
+    /// together). Default [`DEFAULT_OUTBOX_CAPACITY`]. Must be at least 1.
+    pub fn outbox_capacity(mut self, messages: usize) -> Self {
+        self.outbox_capacity = messages;
+        self
+    }
+
+    /// How many messages (received plus sent) one dispatch may handle before
+    /// the source lets other sources run. Default [`DEFAULT_BUDGET`]. Must be
+    /// at least 1.
+    pub fn budget(mut self, messages: usize) -> Self {
+        self.budget = messages;
+        self
+    }
+
+    /// Builds the source. Fails when a setting is zero or libzmq cannot tell
+    /// the socket's type or notification fd.
+    pub fn build(self) -> Result<ZmqSource> {
+        if self.outbox_capacity == 0 {
+            return Err(Error::InvalidArgument(
+                "outbox capacity must be at least 1".into(),
+            ));
+        }
+        if self.budget == 0 {
+            return Err(Error::InvalidArgument("budget must be at least 1".into()));
+        }
+        let socket_type = self
+            .socket
+            .get_socket_type()
+            .map_err(Error::zmq("get option ZMQ_TYPE"))?;
+        // Not `AsRawFd`: rust-zmq unwraps there.
+        let fd = self
+            .socket
+            .get_fd()
+            .map_err(Error::zmq("get option ZMQ_FD"))?;
+        let (ping, ping_source) = make_ping().map_err(|source| Error::Io {
+            op: "create the outbox wake-up eventfd",
+            source,
+        })?;
+        let shared = Arc::new(Shared::new(self.outbox_capacity, ping));
+        Ok(ZmqSource {
+            io: SocketHandle::new(self.socket, socket_type, shared.clone()),
+            shared,
+            ping: ping_source,
+            fd,
+            token: None,
+            budget: self.budget,
+            exhausted: false,
+            partial: Vec::new(),
+        })
+    }
+}
+
+/// A ZeroMQ socket as a calloop event source. See the [module docs](self).
+pub struct ZmqSource {
+    io: SocketHandle,
+    shared: Arc<Shared>,
+    ping: PingSource,
+    fd: RawFd,
+    token: Option<Token>,
+    budget: usize,
+    /// The last dispatch stopped on its budget: run again without sleeping.
+    exhausted: bool,
+    /// Frames of a message whose tail has not arrived yet.
+    partial: Vec<zmq::Message>,
+}
+
+impl ZmqSource {
+    /// Wraps a socket of any classic type with default settings.
+    pub fn new(socket: zmq::Socket) -> Result<Self> {
+        Self::builder(socket).build()
+    }
+
+    /// Wraps a socket, with settings to choose first.
+    pub fn builder(socket: zmq::Socket) -> Builder {
+        Builder {
+            socket,
+            outbox_capacity: DEFAULT_OUTBOX_CAPACITY,
+            budget: DEFAULT_BUDGET,
+        }
+    }
+
+    /// A thread-safe handle for queueing messages from anywhere.
+    pub fn sender(&self) -> Sender {
+        Sender {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The source's counters.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The socket, for options and queries.
+    pub fn socket(&self) -> &zmq::Socket {
+        self.io.socket()
+    }
+
+    /// The socket side, as the callback sees it.
+    pub fn handle(&mut self) -> &mut SocketHandle {
+        &mut self.io
+    }
+
+    /// Binds the socket, with an error that names the endpoint.
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        crate::endpoint::bind(self.socket(), endpoint)
+    }
+
+    /// Connects the socket, with an error that names the endpoint.
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        crate::endpoint::connect(self.socket(), endpoint)
+    }
+
+    /// Inserts the source into a loop with `callback`, which gets each
+    /// [`Event`], the [`SocketHandle`] and the loop's shared data.
+    pub fn insert<'l, D, F>(
+        self,
+        handle: &LoopHandle<'l, D>,
+        mut callback: F,
+    ) -> Result<RegistrationToken>
+    where
+        F: FnMut(Event, &mut SocketHandle, &mut D) + 'l,
+        D: 'l,
+    {
+        handle
+            .insert_source(self, move |event, socket, data| {
+                callback(event, socket, data)
+            })
+            .map_err(|e| Error::Insert(e.error))
+    }
+
+    /// **Blocks** the calling thread until the outbox is empty or `timeout`
+    /// passes, sending with `zmq::poll`. For a source that is not in a loop
+    /// (before insertion, or after taking it back from a
+    /// [`calloop::Dispatcher`]), typically right before [`close`](Self::close).
+    ///
+    /// Returns the messages libzmq refused on the way (handed back), or
+    /// [`Error::FlushTimeout`] with the number still queued.
+    pub fn flush(&mut self, timeout: Duration) -> Result<Vec<SendFailure>> {
+        let deadline = Instant::now() + timeout;
+        self.shared.take_into(&mut self.io.pending);
+        let result = loop {
+            if let Err(e) = self.io.flush_pending(usize::MAX) {
+                break Err(e);
+            }
+            if self.io.pending.is_empty() {
+                break Ok(());
+            }
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                break Err(Error::FlushTimeout {
+                    remaining: self.io.pending.len(),
+                });
+            };
+            let ms = left.as_millis().clamp(1, i64::MAX as u128) as i64;
+            if let Err(source) = self.io.socket().poll(zmq::POLLOUT, ms) {
+                break Err(Error::Zmq { op: "poll", source });
+            }
+            self.shared.take_into(&mut self.io.pending);
+        };
+        self.settle();
+        result.map(|()| std::mem::take(&mut self.io.failures))
+    }
+
+    /// Closes the source: later sends fail with
+    /// [`SendError::Closed`](crate::SendError::Closed), and you get the
+    /// socket back with every message still queued. Never blocks.
+    ///
+    /// To close a source that is in a loop, insert it through a
+    /// [`calloop::Dispatcher`], remove it from the loop, then call
+    /// [`Dispatcher::into_source_inner`](calloop::Dispatcher::into_source_inner).
+    pub fn close(mut self) -> Closed {
+        let undelivered = self.take_undelivered();
+        let partial = std::mem::take(&mut self.partial);
+        Closed {
+            socket: self.io.take_socket(),
+            undelivered,
+            partial,
+        }
+    }
+
+    /// Closes the outbox and collects everything it held, handler's queue
+    /// first (it is older), then what senders had queued.
+    fn take_undelivered(&mut self) -> Vec<Multipart> {
+        let mut all: Vec<Multipart> = self.io.pending.drain(..).collect();
+        all.extend(self.shared.close());
+        all.extend(self.io.failures.drain(..).map(|f| f.message));
+        all
+    }
+
+    fn settle(&mut self) {
+        self.shared.settle(self.io.pending.len());
+        self.shared.counters.publish(&mut self.io.tally);
+    }
+
+    /// Receives one whole message; `None` on `EAGAIN`.
+    fn recv(&mut self) -> Result<Option<Multipart>> {
+        loop {
+            match wire::recv_frame(self.io.socket()) {
+                Ok(frame) => {
+                    let more = frame.get_more();
+                    self.partial.push(frame);
+                    if !more {
+                        let msg = Multipart::from_frames(std::mem::take(&mut self.partial));
+                        self.io.tally.messages_in += 1;
+                        self.io.tally.bytes_in += msg.byte_len() as u64;
+                        return Ok(Some(msg));
+                    }
+                }
+                // EFSM: a REQ socket with no request outstanding has nothing to read.
+                Err(zmq::Error::EAGAIN) | Err(zmq::Error::EFSM) => return Ok(None),
+                Err(source) => return Err(Error::Zmq { op: "recv", source }),
+            }
+        }
+    }
+
+    /// One dispatch: send and receive until nothing moves or the budget is spent.
+    fn pump<F>(&mut self, callback: &mut F) -> Result<()>
+    where
+        F: FnMut(Event, &mut SocketHandle),
+    {
+        self.shared.take_into(&mut self.io.pending);
+        self.io.needs_check = true;
+        let mut spent = 0;
+        loop {
+            let sent = self.io.flush_pending(self.budget - spent)?;
+            spent += sent;
+            for failure in std::mem::take(&mut self.io.failures) {
+                callback(Event::SendFailed(failure), &mut self.io);
+            }
+            let mut received = 0;
+            while spent < self.budget && self.io.can_recv && !self.io.paused {
+                match self.recv()? {
+                    Some(msg) => {
+                        received += 1;
+                        spent += 1;
+                        callback(Event::Message(msg), &mut self.io);
+                    }
+                    None => break,
+                }
+            }
+            if spent >= self.budget {
+                self.exhausted = true;
+                self.io.tally.budget_exhausted += 1;
+                return Ok(());
+            }
+            if sent == 0 && received == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// True when `ZMQ_EVENTS` shows work the edge-triggered fd may never
+    /// announce.
+    fn has_work(&mut self) -> Result<bool> {
+        let events = self
+            .io
+            .socket()
+            .get_events()
+            .map_err(Error::zmq("get option ZMQ_EVENTS"))?;
+        let readable = events.contains(zmq::POLLIN) && self.io.can_recv && !self.io.paused;
+        let writable = events.contains(zmq::POLLOUT) && !self.io.pending.is_empty();
+        Ok(readable || writable)
+    }
+}
+
+impl EventSource for ZmqSource {
+    type Event = Event;
+    type Metadata = SocketHandle;
+    type Ret = ();
+    type Error = Error;
+
+    const NEEDS_EXTRA_LIFECYCLE_EVENTS: bool = true;
+
+    fn process_events<F>(
+        &mut self,
+        readiness: Readiness,
+        token: Token,
+        mut callback: F,
+    ) -> Result<PostAction>
+    where
+        F: FnMut(Event, &mut SocketHandle),
+    {
+        // Drain the wake-up eventfd if it fired; the outbox is read below anyway.
+        self.ping
+            .process_events(readiness, token, |(), &mut ()| {})
+            .map_err(|e| Error::Io {
+                op: "read the outbox wake-up eventfd",
+                source: std::io::Error::other(e),
+            })?;
+        self.exhausted = false;
+        let result = self.pump(&mut callback);
+        self.settle();
+        result.map(|()| PostAction::Continue)
+    }
+
+    fn register(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
+        let token = factory.token();
+        // SAFETY: the fd belongs to the socket, which outlives the
+        // registration: `unregister` runs before the source is dropped, and
+        // the socket is only closed on drop.
+        unsafe {
+            poll.register(
+                BorrowedFd::borrow_raw(self.fd),
+                Interest::READ,
+                Mode::Edge,
+                token,
+            )?
+        };
+        self.token = Some(token);
+        self.ping.register(poll, factory)?;
+        self.shared.set_loop_thread();
+        // Work may be waiting that no future edge will announce.
+        self.io.needs_check = true;
+        Ok(())
+    }
+
+    fn reregister(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
+        let token = factory.token();
+        poll.reregister(
+            unsafe { BorrowedFd::borrow_raw(self.fd) },
+            Interest::READ,
+            Mode::Edge,
+            token,
+        )?;
+        self.token = Some(token);
+        self.ping.reregister(poll, factory)?;
+        self.shared.set_loop_thread();
+        self.io.needs_check = true;
+        Ok(())
+    }
+
+    fn unregister(&mut self, poll: &mut Poll) -> calloop::Result<()> {
+        self.token = None;
+        poll.unregister(unsafe { BorrowedFd::borrow_raw(self.fd) })?;
+        self.ping.unregister(poll)
+    }
+
+    fn before_sleep(&mut self) -> calloop::Result<Option<(Readiness, Token)>> {
+        let Some(token) = self.token else {
+            return Ok(None);
+        };
+        // Read ZMQ_EVENTS once per loop iteration, and only if something
+        // happened since the last read: it costs a syscall when idle.
+        let more =
+            self.exhausted || (std::mem::take(&mut self.io.needs_check) && self.has_work()?);
+        Ok(more.then_some((Readiness::EMPTY, token)))
+    }
+}
+
+impl Drop for ZmqSource {
+    fn drop(&mut self) {
+        let lost = self.take_undelivered();
+        if !lost.is_empty() {
+            self.shared
+                .counters
+                .dropped_at_drop
+                .fetch_add(lost.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(
+                messages = lost.len(),
+                "ZmqSource dropped with undelivered messages; use ZmqSource::close to get them back"
+            );
+        }
+        // The socket itself is closed off-thread by `SocketHandle`'s drop.
+    }
+}
+
+impl std::fmt::Debug for ZmqSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZmqSource")
+            .field("socket", &self.io)
+            .field("budget", &self.budget)
+            .field("outbox_capacity", &self.shared.capacity())
+            .finish()
+    }
+}

@@ -1,0 +1,112 @@
+//! Non-blocking frame I/O that never gives a message away on failure.
+//!
+//! rust-zmq's `Socket::send` consumes its message even when libzmq refuses it
+//! (rust-zmq#211), which would lose a message on `EAGAIN`. `zmq_msg_send`
+//! itself leaves a refused message untouched, so we call it directly on the
+//! frame. `zmq::Message` is a single-field wrapper over `zmq_msg_t`; since
+//! Rust does not promise that layout, it is verified once at run time, and if
+//! the check ever failed we fall back to sending a copy of the bytes.
+
+use std::sync::OnceLock;
+
+use crate::Multipart;
+
+/// What happened to one message.
+pub(crate) enum Outcome {
+    /// libzmq took every frame.
+    Sent,
+    /// The socket cannot take it now (`EAGAIN`); the message is untouched.
+    WouldBlock,
+    /// libzmq refused it for a reason of its own; hand it back.
+    Refused(zmq::Error),
+    /// The socket is unusable (context terminated, not a socket, or a
+    /// multipart broken half way); hand the message back and stop.
+    Fatal(zmq::Error),
+}
+
+/// Sends all frames of `msg` with `DONTWAIT`. Retries `EINTR`.
+pub(crate) fn send(socket: &mut zmq::Socket, msg: &mut Multipart) -> Outcome {
+    let frames = msg.frames_mut();
+    let last = match frames.len() {
+        0 => return Outcome::Refused(zmq::Error::EINVAL),
+        n => n - 1,
+    };
+    for (i, frame) in frames.iter_mut().enumerate() {
+        let flags = zmq::DONTWAIT | if i < last { zmq::SNDMORE } else { 0 };
+        let result = loop {
+            match send_frame(socket, frame, flags) {
+                Err(zmq::Error::EINTR) => continue,
+                other => break other,
+            }
+        };
+        match result {
+            Ok(()) => {}
+            // libzmq accepts the rest of a multipart once it took the first
+            // frame, so only the first frame can see EAGAIN in practice.
+            Err(zmq::Error::EAGAIN) if i == 0 => return Outcome::WouldBlock,
+            Err(e) if i == 0 && !is_fatal(e) => return Outcome::Refused(e),
+            Err(e) => return Outcome::Fatal(e),
+        }
+    }
+    Outcome::Sent
+}
+
+/// Errors after which the socket cannot be used again.
+pub(crate) fn is_fatal(e: zmq::Error) -> bool {
+    matches!(
+        e,
+        zmq::Error::ETERM | zmq::Error::ENOTSOCK | zmq::Error::EFAULT
+    )
+}
+
+fn send_frame(socket: &mut zmq::Socket, frame: &mut zmq::Message, flags: i32) -> zmq::Result<()> {
+    if !layout_verified() {
+        return socket.send(&frame[..], flags);
+    }
+    let msg = frame as *mut zmq::Message as *mut zmq_sys::zmq_msg_t;
+    // SAFETY: `layout_verified` proved that a `zmq::Message` starts with its
+    // `zmq_msg_t` and is nothing else; the socket pointer is live because we
+    // hold `&mut Socket`. On failure libzmq leaves the message unchanged, on
+    // success it resets it to an empty message, which `zmq::Message`'s drop
+    // closes as usual.
+    let rc = unsafe { zmq_sys::zmq_msg_send(msg, socket.as_mut_ptr(), flags) };
+    if rc == -1 {
+        Err(zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() }))
+    } else {
+        Ok(())
+    }
+}
+
+/// True when a `zmq::Message` is exactly a `zmq_msg_t`, checked once.
+fn layout_verified() -> bool {
+    static VERIFIED: OnceLock<bool> = OnceLock::new();
+    *VERIFIED.get_or_init(|| {
+        use std::mem::{align_of, size_of};
+        if size_of::<zmq::Message>() != size_of::<zmq_sys::zmq_msg_t>()
+            || align_of::<zmq::Message>() != align_of::<zmq_sys::zmq_msg_t>()
+        {
+            return false;
+        }
+        // A payload too big for libzmq's inline storage, so data() points
+        // into a separate buffer and a mismatch cannot pass by chance.
+        let mut probe = zmq::Message::from(vec![7u8; 100]);
+        let data = probe.as_ptr();
+        let raw = &mut probe as *mut zmq::Message as *mut zmq_sys::zmq_msg_t;
+        // SAFETY: sizes match; zmq_msg_size/zmq_msg_data only read the struct.
+        unsafe {
+            zmq_sys::zmq_msg_size(raw) == 100 && zmq_sys::zmq_msg_data(raw) as *const u8 == data
+        }
+    })
+}
+
+/// Receives one frame with `DONTWAIT`, retrying `EINTR`.
+pub(crate) fn recv_frame(socket: &zmq::Socket) -> zmq::Result<zmq::Message> {
+    let mut frame = zmq::Message::new();
+    loop {
+        match socket.recv(&mut frame, zmq::DONTWAIT) {
+            Err(zmq::Error::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(()) => return Ok(frame),
+        }
+    }
+}
