@@ -61,9 +61,11 @@
 
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod endpoint;
 mod error;
 mod message;
+pub mod monitor;
 mod outbox;
 mod source;
 mod stats;

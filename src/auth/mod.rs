@@ -1,0 +1,1 @@
+//! A ZAP authenticator as a calloop source (work in progress).

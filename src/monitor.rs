@@ -1,0 +1,1 @@
+//! Socket monitor events as a calloop source (work in progress).
