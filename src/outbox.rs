@@ -142,6 +142,9 @@ impl Shared {
             // the "one ping per batch" bookkeeping exact and costs one syscall
             // per batch, not per message.
             self.ping.ping();
+            self.counters
+                .outbox_wakeups
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }
@@ -245,8 +248,7 @@ impl Sender {
         let deadline = Instant::now() + timeout;
         let mut q = self.shared.lock();
         loop {
-            let remaining = q.depth();
-            if remaining == 0 || q.closed {
+            if q.depth() == 0 || q.closed {
                 return Ok(());
             }
             if q.loop_thread == Some(thread::current().id()) {
@@ -258,7 +260,15 @@ impl Sender {
             }
             match self.wait(q, Some(deadline)) {
                 Some(guard) => q = guard,
-                None => return Err(Error::FlushTimeout { remaining }),
+                None => {
+                    // The loop may have finished just as the deadline passed.
+                    let q = self.shared.lock();
+                    return match q.depth() {
+                        0 => Ok(()),
+                        _ if q.closed => Ok(()),
+                        remaining => Err(Error::FlushTimeout { remaining }),
+                    };
+                }
             }
         }
     }

@@ -34,6 +34,9 @@ pub struct StatsSnapshot {
     pub budget_exhausted: u64,
     /// Messages libzmq refused; each one was handed back to the user.
     pub send_failures: u64,
+    /// Times a sender woke the loop. Senders wake it once per batch, so this
+    /// grows far slower than the number of messages sent through [`Sender`](crate::Sender)s.
+    pub outbox_wakeups: u64,
     /// Messages still queued when the source was dropped without
     /// [`close`](crate::ZmqSource::close) (they were logged and lost).
     pub dropped_at_drop: u64,
@@ -60,6 +63,7 @@ pub(crate) struct Counters {
     send_eagain: AtomicU64,
     budget_exhausted: AtomicU64,
     send_failures: AtomicU64,
+    pub outbox_wakeups: AtomicU64,
     pub dropped_at_drop: AtomicU64,
 }
 
@@ -105,6 +109,7 @@ impl Stats {
             send_eagain: c.send_eagain.load(Relaxed),
             budget_exhausted: c.budget_exhausted.load(Relaxed),
             send_failures: c.send_failures.load(Relaxed),
+            outbox_wakeups: c.outbox_wakeups.load(Relaxed),
             dropped_at_drop: c.dropped_at_drop.load(Relaxed),
         }
     }

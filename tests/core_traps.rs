@@ -1,0 +1,217 @@
+//! The known traps of driving libzmq's edge-triggered `ZMQ_FD` from a loop.
+
+mod support;
+
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use calloop_zmq::calloop::{Dispatcher, EventLoop};
+use calloop_zmq::{zmq, Event, SocketHandle, ZmqSource};
+use support::{bind_tcp, recv_within, run_until, WAIT};
+
+#[test]
+fn hundred_thousand_req_rep_round_trips_on_one_loop() {
+    const ROUNDS: u64 = 100_000;
+    let ctx = zmq::Context::new();
+    let rep = ZmqSource::new(ctx.socket(zmq::REP).unwrap()).unwrap();
+    let endpoint = bind_tcp(rep.socket());
+    let req = ZmqSource::new(ctx.socket(zmq::REQ).unwrap()).unwrap();
+    req.connect(&endpoint).unwrap();
+    req.sender().try_send(0u64.to_le_bytes().to_vec()).unwrap();
+
+    let mut event_loop: EventLoop<u64> = EventLoop::try_new().unwrap();
+    rep.insert(&event_loop.handle(), |event, socket, _| {
+        if let Event::Message(msg) = event {
+            socket.send(msg).expect("REP reply from the handler");
+        }
+    })
+    .unwrap();
+    req.insert(&event_loop.handle(), |event, socket, replies: &mut u64| {
+        let Event::Message(msg) = event else {
+            panic!("unexpected event {event:?}")
+        };
+        let n = u64::from_le_bytes(msg[0].try_into().unwrap());
+        assert_eq!(n, *replies, "replies arrive in order");
+        *replies += 1;
+        if *replies < ROUNDS {
+            socket.send(replies.to_le_bytes().to_vec()).expect("next request");
+        }
+    })
+    .unwrap();
+
+    let mut replies = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while replies < ROUNDS {
+        assert!(Instant::now() < deadline, "stalled after {replies} round trips");
+        event_loop
+            .dispatch(Some(Duration::from_millis(100)), &mut replies)
+            .unwrap();
+    }
+}
+
+#[test]
+fn push_at_high_water_mark_resumes_once_the_peer_drains() {
+    const N: usize = 500;
+    let ctx = zmq::Context::new();
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.set_rcvhwm(5).unwrap();
+    let endpoint = bind_tcp(&pull);
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.set_sndhwm(5).unwrap();
+    let push = ZmqSource::new(push).unwrap();
+    push.connect(&endpoint).unwrap();
+    let stats = push.stats();
+    let sender = push.sender();
+    for i in 0..N {
+        sender.try_send(format!("{i}")).unwrap();
+    }
+
+    let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
+    push.insert(&event_loop.handle(), |_, _, _| {}).unwrap();
+    // The socket must hit its HWM: nobody reads yet.
+    run_until(&mut event_loop, &mut (), "PUSH to reach its HWM", |_| {
+        stats.snapshot().send_eagain > 0
+    });
+    let stuck_at = stats.snapshot().messages_out;
+    assert!(stuck_at < N as u64, "HWM never reached");
+
+    // Now drain on another thread; the loop must notice without help.
+    let reader = thread::spawn(move || {
+        (0..N)
+            .map(|i| {
+                let msg = recv_within(&pull, &format!("message {i}"));
+                String::from_utf8(msg[0].clone()).unwrap()
+            })
+            .collect::<Vec<_>>()
+    });
+    run_until(&mut event_loop, &mut (), "PUSH to send everything", |_| {
+        stats.snapshot().messages_out == N as u64
+    });
+    let got = reader.join().unwrap();
+    assert_eq!(got, (0..N).map(|i| i.to_string()).collect::<Vec<_>>());
+}
+
+#[test]
+fn messages_queued_before_insertion_are_received() {
+    let ctx = zmq::Context::new();
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.bind("inproc://queued-before").unwrap();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.connect("inproc://queued-before").unwrap();
+    for i in 0..10 {
+        push.send(format!("{i}").as_bytes(), 0).unwrap();
+    }
+    // Consume the fd's edge the way a careless user would: the source must
+    // still find the messages when it is inserted.
+    assert_eq!(pull.poll(zmq::POLLIN, WAIT.as_millis() as i64).unwrap(), 1);
+    assert!(pull.get_events().unwrap().contains(zmq::POLLIN));
+
+    let source = ZmqSource::new(pull).unwrap();
+    let mut event_loop: EventLoop<Vec<String>> = EventLoop::try_new().unwrap();
+    source
+        .insert(&event_loop.handle(), |event, _, got: &mut Vec<String>| {
+            if let Event::Message(m) = event {
+                got.push(m.frame_str(0).unwrap().to_owned());
+            }
+        })
+        .unwrap();
+    let mut got = Vec::new();
+    run_until(&mut event_loop, &mut got, "10 pre-queued messages", |g| g.len() == 10);
+    assert_eq!(got, (0..10).map(|i| i.to_string()).collect::<Vec<_>>());
+}
+
+type Collect = Box<dyn FnMut(Event, &mut SocketHandle, &mut Vec<String>)>;
+
+#[test]
+fn remove_and_reinsert_keeps_every_message() {
+    let ctx = zmq::Context::new();
+    let pull = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+    let endpoint = bind_tcp(pull.socket());
+    let push = ZmqSource::new(ctx.socket(zmq::PUSH).unwrap()).unwrap();
+    push.connect(&endpoint).unwrap();
+    let out = push.sender();
+
+    let mut event_loop: EventLoop<Vec<String>> = EventLoop::try_new().unwrap();
+    let handle = event_loop.handle();
+    handle.insert_source(push, |_, _, _| {}).unwrap();
+    let collect: Collect = Box::new(|event, _, got| {
+        if let Event::Message(m) = event {
+            got.push(m.frame_str(0).unwrap().to_owned());
+        }
+    });
+    let dispatcher = Dispatcher::new(pull, collect);
+    let token = handle.register_dispatcher(dispatcher.clone()).unwrap();
+
+    let mut got = Vec::new();
+    for i in 0..5 {
+        out.try_send(format!("{i}")).unwrap();
+    }
+    run_until(&mut event_loop, &mut got, "first 5", |g| g.len() == 5);
+
+    // Removed: messages keep arriving into libzmq meanwhile.
+    handle.remove(token);
+    for i in 5..10 {
+        out.try_send(format!("{i}")).unwrap();
+    }
+    run_until(&mut event_loop, &mut got, "the PUSH side to send 5 more", |_| out.is_empty());
+    assert_eq!(got.len(), 5, "a removed source must not deliver");
+
+    let token = handle.register_dispatcher(dispatcher.clone()).unwrap();
+    run_until(&mut event_loop, &mut got, "5 more after re-insert", |g| g.len() == 10);
+
+    // Disable/enable goes through `reregister`.
+    handle.disable(&token).unwrap();
+    for i in 10..15 {
+        out.try_send(format!("{i}")).unwrap();
+    }
+    run_until(&mut event_loop, &mut got, "the PUSH side to send 5 more", |_| out.is_empty());
+    handle.enable(&token).unwrap();
+    run_until(&mut event_loop, &mut got, "5 more after enable", |g| g.len() == 15);
+    assert_eq!(got, (0..15).map(|i| i.to_string()).collect::<Vec<_>>());
+}
+
+#[test]
+fn several_sources_share_one_loop() {
+    const SOURCES: usize = 4;
+    const N: usize = 2_000;
+    let ctx = zmq::Context::new();
+    let mut event_loop: EventLoop<Vec<usize>> = EventLoop::try_new().unwrap();
+    let (done_tx, done_rx) = mpsc::channel();
+    let mut feeders = Vec::new();
+    for s in 0..SOURCES {
+        let source = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+        let endpoint = bind_tcp(source.socket());
+        source
+            .insert(&event_loop.handle(), move |event, _, counts: &mut Vec<usize>| {
+                if let Event::Message(m) = event {
+                    assert_eq!(m.frame_str(0), Some(&*counts[s].to_string()));
+                    counts[s] += 1;
+                }
+            })
+            .unwrap();
+        let ctx = ctx.clone();
+        let done_tx = done_tx.clone();
+        feeders.push(thread::spawn(move || {
+            let push = ctx.socket(zmq::PUSH).unwrap();
+            push.connect(&endpoint).unwrap();
+            for i in 0..N {
+                push.send(i.to_string().as_bytes(), 0).unwrap();
+            }
+            done_tx.send(()).unwrap();
+            // Keep the socket open until the loop got everything (see the
+            // notes on libzmq#4660): dropped when the test ends.
+            push
+        }));
+    }
+    let mut counts = vec![0; SOURCES];
+    run_until(&mut event_loop, &mut counts, "every source to get all", |c| {
+        c.iter().all(|&n| n == N)
+    });
+    for _ in 0..SOURCES {
+        done_rx.recv_timeout(WAIT).unwrap();
+    }
+    for f in feeders {
+        drop(f.join().unwrap());
+    }
+}
