@@ -73,6 +73,7 @@ mod stats;
 pub use endpoint::{bind, connect};
 pub use error::{Error, Result, SendError};
 pub use message::Multipart;
+pub use monitor::{Monitor, MonitorEvent};
 pub use outbox::Sender;
 pub use source::{
     Builder, Closed, DEFAULT_BUDGET, DEFAULT_OUTBOX_CAPACITY, Event, SendFailure, SocketHandle,

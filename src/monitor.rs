@@ -1,1 +1,721 @@
-//! Socket monitor events as a calloop source (work in progress).
+//! Socket monitor events as a calloop source: connected, disconnected,
+//! handshake failed and why.
+//!
+//! libzmq reports what happens to a socket's connections through
+//! `zmq_socket_monitor`: it publishes one two-frame message per event on an
+//! `inproc` PAIR socket. [`Monitor::attach`] sets that up for a socket (with a
+//! unique `inproc` endpoint per monitor), connects a PAIR socket to it and
+//! wraps that socket in a [`ZmqSource`]. Insert the [`Monitor`] into the same
+//! loop (or another one) and its callback receives typed [`MonitorEvent`]s.
+//!
+//! ```
+//! use calloop_zmq::calloop::EventLoop;
+//! use calloop_zmq::monitor::{EventKind, EventMask, Monitor};
+//! use calloop_zmq::{zmq, ZmqSource};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let ctx = zmq::Context::new();
+//! let server = ZmqSource::new(ctx.socket(zmq::PULL)?)?;
+//! // Attach before bind/connect so no event is missed.
+//! let monitor = Monitor::attach(server.socket(), &ctx, EventMask::ALL)?;
+//! server.bind("tcp://127.0.0.1:*")?;
+//!
+//! let mut event_loop: EventLoop<Vec<EventKind>> = EventLoop::try_new()?;
+//! monitor.insert(&event_loop.handle(), |event, seen: &mut Vec<EventKind>| {
+//!     println!("{} on {}", event.kind, event.endpoint);
+//!     seen.push(event.kind);
+//! })?;
+//! let mut seen = Vec::new();
+//! let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+//! while !seen.contains(&EventKind::Listening) && std::time::Instant::now() < deadline {
+//!     event_loop.dispatch(std::time::Duration::from_millis(50), &mut seen)?;
+//! }
+//! assert!(seen.contains(&EventKind::Listening));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What you get and what you may miss
+//! - Events that happen before the monitor is attached are never reported:
+//!   attach first, then bind and connect.
+//! - libzmq sends monitor events without blocking; if the monitor's loop
+//!   falls more than the monitor socket's receive high-water mark (1000 by
+//!   default) behind, libzmq drops the newest events. The monitor never drops
+//!   any itself.
+//! - A message that does not have the expected shape, or an event code this
+//!   crate does not know, is still delivered, as [`EventKind::Malformed`] or
+//!   [`EventKind::Unknown`]. Nothing here panics on what libzmq sends.
+//! - When the monitored socket closes, libzmq sends
+//!   [`EventKind::MonitorStopped`] (if it is in the mask) and the monitor goes
+//!   quiet; drop or remove it then.
+//!
+//! # Value
+//! Every event carries libzmq's 32-bit value, whose meaning depends on the
+//! event: the file descriptor for [`Listening`](EventKind::Listening),
+//! [`Accepted`](EventKind::Accepted), [`Connected`](EventKind::Connected),
+//! [`Closed`](EventKind::Closed) and [`Disconnected`](EventKind::Disconnected);
+//! the `errno` for [`BindFailed`](EventKind::BindFailed),
+//! [`AcceptFailed`](EventKind::AcceptFailed),
+//! [`CloseFailed`](EventKind::CloseFailed) and
+//! [`HandshakeFailedNoDetail`](EventKind::HandshakeFailedNoDetail) (see
+//! [`MonitorEvent::error`]); the reconnect interval in milliseconds for
+//! [`ConnectRetried`](EventKind::ConnectRetried); the protocol error or ZAP
+//! status code for the handshake failures (decoded into the kind too).
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use calloop::{
+    EventIterator, EventSource, LoopHandle, Poll, PostAction, Readiness, RegistrationToken, Token,
+    TokenFactory,
+};
+
+use crate::error::{Error, Result};
+use crate::stats::Stats;
+use crate::{Event, Multipart, ZmqSource};
+
+/// Which events a monitor asks libzmq for. Combine with `|`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventMask(pub u16);
+
+impl EventMask {
+    /// Every event libzmq can report.
+    pub const ALL: EventMask = EventMask(zmq_sys::ZMQ_EVENT_ALL as u16);
+    /// [`EventKind::Connected`].
+    pub const CONNECTED: EventMask = EventMask(zmq_sys::ZMQ_EVENT_CONNECTED as u16);
+    /// [`EventKind::ConnectDelayed`].
+    pub const CONNECT_DELAYED: EventMask = EventMask(zmq_sys::ZMQ_EVENT_CONNECT_DELAYED as u16);
+    /// [`EventKind::ConnectRetried`].
+    pub const CONNECT_RETRIED: EventMask = EventMask(zmq_sys::ZMQ_EVENT_CONNECT_RETRIED as u16);
+    /// [`EventKind::Listening`].
+    pub const LISTENING: EventMask = EventMask(zmq_sys::ZMQ_EVENT_LISTENING as u16);
+    /// [`EventKind::BindFailed`].
+    pub const BIND_FAILED: EventMask = EventMask(zmq_sys::ZMQ_EVENT_BIND_FAILED as u16);
+    /// [`EventKind::Accepted`].
+    pub const ACCEPTED: EventMask = EventMask(zmq_sys::ZMQ_EVENT_ACCEPTED as u16);
+    /// [`EventKind::AcceptFailed`].
+    pub const ACCEPT_FAILED: EventMask = EventMask(zmq_sys::ZMQ_EVENT_ACCEPT_FAILED as u16);
+    /// [`EventKind::Closed`].
+    pub const CLOSED: EventMask = EventMask(zmq_sys::ZMQ_EVENT_CLOSED as u16);
+    /// [`EventKind::CloseFailed`].
+    pub const CLOSE_FAILED: EventMask = EventMask(zmq_sys::ZMQ_EVENT_CLOSE_FAILED as u16);
+    /// [`EventKind::Disconnected`].
+    pub const DISCONNECTED: EventMask = EventMask(zmq_sys::ZMQ_EVENT_DISCONNECTED as u16);
+    /// [`EventKind::MonitorStopped`].
+    pub const MONITOR_STOPPED: EventMask = EventMask(zmq_sys::ZMQ_EVENT_MONITOR_STOPPED as u16);
+    /// [`EventKind::HandshakeFailedNoDetail`].
+    pub const HANDSHAKE_FAILED_NO_DETAIL: EventMask =
+        EventMask(zmq_sys::ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL as u16);
+    /// [`EventKind::HandshakeSucceeded`].
+    pub const HANDSHAKE_SUCCEEDED: EventMask =
+        EventMask(zmq_sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED as u16);
+    /// [`EventKind::HandshakeFailedProtocol`].
+    pub const HANDSHAKE_FAILED_PROTOCOL: EventMask =
+        EventMask(zmq_sys::ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL as u16);
+    /// [`EventKind::HandshakeFailedAuth`].
+    pub const HANDSHAKE_FAILED_AUTH: EventMask =
+        EventMask(zmq_sys::ZMQ_EVENT_HANDSHAKE_FAILED_AUTH as u16);
+    /// The three handshake failures.
+    pub const HANDSHAKE_FAILED: EventMask = EventMask(
+        Self::HANDSHAKE_FAILED_NO_DETAIL.0
+            | Self::HANDSHAKE_FAILED_PROTOCOL.0
+            | Self::HANDSHAKE_FAILED_AUTH.0,
+    );
+
+    /// True when every bit of `other` is set here.
+    pub fn contains(self, other: EventMask) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for EventMask {
+    type Output = EventMask;
+
+    fn bitor(self, rhs: EventMask) -> EventMask {
+        EventMask(self.0 | rhs.0)
+    }
+}
+
+impl std::ops::BitOrAssign for EventMask {
+    fn bitor_assign(&mut self, rhs: EventMask) {
+        self.0 |= rhs.0;
+    }
+}
+
+/// What happened, decoded from libzmq's event code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A bind succeeded; the socket listens. Value: the listening fd.
+    Listening,
+    /// A bind failed. Value: `errno`.
+    BindFailed,
+    /// A peer's connection was accepted. Value: the connection's fd.
+    Accepted,
+    /// Accepting a connection failed. Value: `errno`.
+    AcceptFailed,
+    /// An outgoing connection was established. Value: the connection's fd.
+    Connected,
+    /// An outgoing connection attempt is in progress. Value: `errno` of the
+    /// pending connect (normally `EINPROGRESS`).
+    ConnectDelayed,
+    /// libzmq will retry a failed connection. Value: the reconnect interval
+    /// in milliseconds.
+    ConnectRetried,
+    /// A listening or connection fd was closed. Value: the fd.
+    Closed,
+    /// Closing an fd failed. Value: `errno`.
+    CloseFailed,
+    /// A connection ended (the peer went away or the link broke). Value: the fd.
+    Disconnected,
+    /// The ZMTP handshake (and authentication, if any) succeeded. Value: 0.
+    HandshakeSucceeded,
+    /// The handshake failed for a reason libzmq does not detail (often the
+    /// peer closed the connection mid-handshake). Value: `errno`.
+    HandshakeFailedNoDetail,
+    /// The handshake failed on a protocol error, e.g. a malformed greeting or
+    /// command. Value: the protocol error code.
+    HandshakeFailedProtocol(ProtocolError),
+    /// The handshake failed because authentication (ZAP) refused the peer.
+    HandshakeFailedAuth {
+        /// The ZAP status code, e.g. 400 (denied) or 500 (internal error).
+        status_code: u32,
+    },
+    /// The monitored socket closed or monitoring was stopped; no further
+    /// events will come.
+    MonitorStopped,
+    /// An event code this crate does not know (a newer libzmq, or a draft
+    /// event). Reported as is, never dropped.
+    Unknown {
+        /// The raw 16-bit event code.
+        code: u16,
+        /// The raw 32-bit value.
+        value: u32,
+    },
+    /// A monitor message without the documented shape (two frames, the first
+    /// six bytes long). The [`MonitorEvent::endpoint`] holds a description of
+    /// what arrived.
+    Malformed,
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventKind::Listening => f.write_str("listening"),
+            EventKind::BindFailed => f.write_str("bind failed"),
+            EventKind::Accepted => f.write_str("accepted"),
+            EventKind::AcceptFailed => f.write_str("accept failed"),
+            EventKind::Connected => f.write_str("connected"),
+            EventKind::ConnectDelayed => f.write_str("connect delayed"),
+            EventKind::ConnectRetried => f.write_str("connect retried"),
+            EventKind::Closed => f.write_str("closed"),
+            EventKind::CloseFailed => f.write_str("close failed"),
+            EventKind::Disconnected => f.write_str("disconnected"),
+            EventKind::HandshakeSucceeded => f.write_str("handshake succeeded"),
+            EventKind::HandshakeFailedNoDetail => f.write_str("handshake failed (no detail)"),
+            EventKind::HandshakeFailedProtocol(e) => write!(f, "handshake failed: {e}"),
+            EventKind::HandshakeFailedAuth { status_code } => {
+                write!(
+                    f,
+                    "handshake failed: authentication refused (ZAP status {status_code})"
+                )
+            }
+            EventKind::MonitorStopped => f.write_str("monitor stopped"),
+            EventKind::Unknown { code, value } => {
+                write!(f, "unknown monitor event 0x{code:04x} (value {value})")
+            }
+            EventKind::Malformed => f.write_str("malformed monitor message"),
+        }
+    }
+}
+
+/// The ZMTP or ZAP protocol error behind
+/// [`EventKind::HandshakeFailedProtocol`] (libzmq's `ZMQ_PROTOCOL_ERROR_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED`.
+    ZmtpUnspecified,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND`.
+    ZmtpUnexpectedCommand,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE`.
+    ZmtpInvalidSequence,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE`.
+    ZmtpKeyExchange,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED`.
+    ZmtpMalformedCommandUnspecified,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE`.
+    ZmtpMalformedCommandMessage,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO`.
+    ZmtpMalformedCommandHello,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE`.
+    ZmtpMalformedCommandInitiate,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR`.
+    ZmtpMalformedCommandError,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY`.
+    ZmtpMalformedCommandReady,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME`.
+    ZmtpMalformedCommandWelcome,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_METADATA`.
+    ZmtpInvalidMetadata,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC`.
+    ZmtpCryptographic,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH` (e.g. PLAIN against NULL).
+    ZmtpMechanismMismatch,
+    /// `ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED`.
+    ZapUnspecified,
+    /// `ZMQ_PROTOCOL_ERROR_ZAP_MALFORMED_REPLY`.
+    ZapMalformedReply,
+    /// `ZMQ_PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID`.
+    ZapBadRequestId,
+    /// `ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION`.
+    ZapBadVersion,
+    /// `ZMQ_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE`.
+    ZapInvalidStatusCode,
+    /// `ZMQ_PROTOCOL_ERROR_ZAP_INVALID_METADATA`.
+    ZapInvalidMetadata,
+    /// A code this crate does not know.
+    Other(u32),
+}
+
+impl ProtocolError {
+    /// Decodes libzmq's protocol error code; unknown codes become
+    /// [`ProtocolError::Other`].
+    pub fn from_code(code: u32) -> ProtocolError {
+        use ProtocolError::*;
+        match code {
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED => ZmtpUnspecified,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND => ZmtpUnexpectedCommand,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE => ZmtpInvalidSequence,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE => ZmtpKeyExchange,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED => {
+                ZmtpMalformedCommandUnspecified
+            }
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE => {
+                ZmtpMalformedCommandMessage
+            }
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO => ZmtpMalformedCommandHello,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE => {
+                ZmtpMalformedCommandInitiate
+            }
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR => ZmtpMalformedCommandError,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY => ZmtpMalformedCommandReady,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME => {
+                ZmtpMalformedCommandWelcome
+            }
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_METADATA => ZmtpInvalidMetadata,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC => ZmtpCryptographic,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH => ZmtpMechanismMismatch,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED => ZapUnspecified,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZAP_MALFORMED_REPLY => ZapMalformedReply,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID => ZapBadRequestId,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION => ZapBadVersion,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE => ZapInvalidStatusCode,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZAP_INVALID_METADATA => ZapInvalidMetadata,
+            other => Other(other),
+        }
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ProtocolError::*;
+        let text = match self {
+            ZmtpUnspecified => "ZMTP protocol error (unspecified)",
+            ZmtpUnexpectedCommand => "ZMTP: unexpected command",
+            ZmtpInvalidSequence => "ZMTP: invalid sequence",
+            ZmtpKeyExchange => "ZMTP: key exchange failed",
+            ZmtpMalformedCommandUnspecified => "ZMTP: malformed command",
+            ZmtpMalformedCommandMessage => "ZMTP: malformed MESSAGE command",
+            ZmtpMalformedCommandHello => "ZMTP: malformed HELLO command",
+            ZmtpMalformedCommandInitiate => "ZMTP: malformed INITIATE command",
+            ZmtpMalformedCommandError => "ZMTP: malformed ERROR command",
+            ZmtpMalformedCommandReady => "ZMTP: malformed READY command",
+            ZmtpMalformedCommandWelcome => "ZMTP: malformed WELCOME command",
+            ZmtpInvalidMetadata => "ZMTP: invalid metadata",
+            ZmtpCryptographic => "ZMTP: cryptographic error",
+            ZmtpMechanismMismatch => "ZMTP: security mechanism mismatch",
+            ZapUnspecified => "ZAP error (unspecified)",
+            ZapMalformedReply => "ZAP: malformed reply",
+            ZapBadRequestId => "ZAP: bad request id",
+            ZapBadVersion => "ZAP: bad version",
+            ZapInvalidStatusCode => "ZAP: invalid status code",
+            ZapInvalidMetadata => "ZAP: invalid metadata",
+            Other(code) => return write!(f, "protocol error 0x{code:08x}"),
+        };
+        f.write_str(text)
+    }
+}
+
+/// One monitor event: what happened, on which endpoint, with libzmq's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MonitorEvent {
+    /// What happened.
+    pub kind: EventKind,
+    /// The endpoint concerned, as libzmq prints it (e.g.
+    /// `tcp://127.0.0.1:41234`); for [`EventKind::Malformed`], a description
+    /// of the message that arrived.
+    pub endpoint: String,
+    /// libzmq's value; see the [module docs](self#value) for its meaning.
+    pub value: u32,
+}
+
+impl MonitorEvent {
+    /// Decodes one monitor message. Never fails: an unknown event code gives
+    /// [`EventKind::Unknown`], a message of the wrong shape
+    /// [`EventKind::Malformed`].
+    ///
+    /// The first frame holds a 16-bit event code then a 32-bit value, in the
+    /// host's byte order (libzmq copies them from memory; on every platform
+    /// Rust and libzmq share today that is little-endian), the second the
+    /// endpoint.
+    pub fn decode(msg: &Multipart) -> MonitorEvent {
+        let header = msg.frame(0).unwrap_or_default();
+        if msg.len() != 2 || header.len() != 6 {
+            let sizes: Vec<usize> = msg.iter().map(<[u8]>::len).collect();
+            return MonitorEvent {
+                kind: EventKind::Malformed,
+                endpoint: format!(
+                    "expected 2 frames (6 + endpoint bytes), got {} frame(s) of {sizes:?} bytes",
+                    msg.len()
+                ),
+                value: 0,
+            };
+        }
+        let code = u16::from_ne_bytes([header[0], header[1]]);
+        let value = u32::from_ne_bytes([header[2], header[3], header[4], header[5]]);
+        let endpoint = String::from_utf8_lossy(msg.frame(1).unwrap_or_default()).into_owned();
+        MonitorEvent {
+            kind: EventKind::from_code(code, value),
+            endpoint,
+            value,
+        }
+    }
+
+    /// For events whose value is an `errno` (bind, accept and close
+    /// failures, handshake failures without detail, connect delayed), that
+    /// error.
+    pub fn error(&self) -> Option<zmq::Error> {
+        match self.kind {
+            EventKind::BindFailed
+            | EventKind::AcceptFailed
+            | EventKind::CloseFailed
+            | EventKind::HandshakeFailedNoDetail
+            | EventKind::ConnectDelayed
+                if self.value != 0 =>
+            {
+                i32::try_from(self.value).ok().map(zmq::Error::from_raw)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl EventKind {
+    /// Decodes a raw event code and value (the value is needed to detail
+    /// handshake failures).
+    pub fn from_code(code: u16, value: u32) -> EventKind {
+        match u32::from(code) {
+            zmq_sys::ZMQ_EVENT_CONNECTED => EventKind::Connected,
+            zmq_sys::ZMQ_EVENT_CONNECT_DELAYED => EventKind::ConnectDelayed,
+            zmq_sys::ZMQ_EVENT_CONNECT_RETRIED => EventKind::ConnectRetried,
+            zmq_sys::ZMQ_EVENT_LISTENING => EventKind::Listening,
+            zmq_sys::ZMQ_EVENT_BIND_FAILED => EventKind::BindFailed,
+            zmq_sys::ZMQ_EVENT_ACCEPTED => EventKind::Accepted,
+            zmq_sys::ZMQ_EVENT_ACCEPT_FAILED => EventKind::AcceptFailed,
+            zmq_sys::ZMQ_EVENT_CLOSED => EventKind::Closed,
+            zmq_sys::ZMQ_EVENT_CLOSE_FAILED => EventKind::CloseFailed,
+            zmq_sys::ZMQ_EVENT_DISCONNECTED => EventKind::Disconnected,
+            zmq_sys::ZMQ_EVENT_MONITOR_STOPPED => EventKind::MonitorStopped,
+            zmq_sys::ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL => EventKind::HandshakeFailedNoDetail,
+            zmq_sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED => EventKind::HandshakeSucceeded,
+            zmq_sys::ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL => {
+                EventKind::HandshakeFailedProtocol(ProtocolError::from_code(value))
+            }
+            zmq_sys::ZMQ_EVENT_HANDSHAKE_FAILED_AUTH => {
+                EventKind::HandshakeFailedAuth { status_code: value }
+            }
+            _ => EventKind::Unknown { code, value },
+        }
+    }
+}
+
+impl fmt::Display for MonitorEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            EventKind::Malformed => write!(f, "{}: {}", self.kind, self.endpoint),
+            _ => match self.error() {
+                Some(e) => write!(f, "{} on {}: {e}", self.kind, self.endpoint),
+                None => write!(
+                    f,
+                    "{} on {} (value {})",
+                    self.kind, self.endpoint, self.value
+                ),
+            },
+        }
+    }
+}
+
+/// A socket monitor as a calloop event source; its callback receives
+/// [`MonitorEvent`]s. See the [module docs](self).
+pub struct Monitor {
+    source: ZmqSource,
+    endpoint: String,
+}
+
+/// Monitors created by this process, for unique endpoints.
+static NEXT_MONITOR: AtomicU64 = AtomicU64::new(0);
+
+impl Monitor {
+    /// Starts monitoring `socket` for the events in `events` and returns the
+    /// source that reports them. `ctx` must be the context `socket` was
+    /// created in (the events travel over `inproc`, which does not cross
+    /// contexts).
+    ///
+    /// Attach before binding or connecting: earlier events are not reported.
+    /// A socket has at most one monitor; attaching again replaces the first,
+    /// which then stays silent.
+    pub fn attach(socket: &zmq::Socket, ctx: &zmq::Context, events: EventMask) -> Result<Monitor> {
+        let endpoint = format!(
+            "inproc://calloop-zmq.monitor.{}.{}",
+            std::process::id(),
+            NEXT_MONITOR.fetch_add(1, Ordering::Relaxed)
+        );
+        socket
+            .monitor(&endpoint, i32::from(events.0))
+            .map_err(Error::zmq("zmq_socket_monitor"))?;
+        let pair = ctx
+            .socket(zmq::PAIR)
+            .map_err(Error::zmq("create the monitor's PAIR socket"))?;
+        // The PAIR only receives; nothing should wait on it at close.
+        pair.set_linger(0)
+            .map_err(Error::zmq("set option ZMQ_LINGER on the monitor socket"))?;
+        crate::endpoint::connect(&pair, &endpoint)?;
+        Ok(Monitor {
+            source: ZmqSource::new(pair)?,
+            endpoint,
+        })
+    }
+
+    /// Like [`attach`](Self::attach), for a socket already wrapped in a
+    /// [`ZmqSource`].
+    pub fn attach_source(
+        source: &ZmqSource,
+        ctx: &zmq::Context,
+        events: EventMask,
+    ) -> Result<Monitor> {
+        Self::attach(source.socket(), ctx, events)
+    }
+
+    /// The `inproc` endpoint libzmq publishes this monitor's events on.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The monitor socket's counters (`messages_in` counts events).
+    pub fn stats(&self) -> Stats {
+        self.source.stats()
+    }
+
+    /// Inserts the monitor into a loop with `callback`, which gets each
+    /// [`MonitorEvent`] and the loop's shared data.
+    pub fn insert<'l, D, F>(
+        self,
+        handle: &LoopHandle<'l, D>,
+        mut callback: F,
+    ) -> Result<RegistrationToken>
+    where
+        F: FnMut(MonitorEvent, &mut D) + 'l,
+        D: 'l,
+    {
+        handle
+            .insert_source(self, move |event, &mut (), data| callback(event, data))
+            .map_err(|e| Error::Insert(e.error))
+    }
+}
+
+impl fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Monitor")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventSource for Monitor {
+    type Event = MonitorEvent;
+    type Metadata = ();
+    type Ret = ();
+    type Error = Error;
+
+    const NEEDS_EXTRA_LIFECYCLE_EVENTS: bool = ZmqSource::NEEDS_EXTRA_LIFECYCLE_EVENTS;
+
+    fn process_events<F>(
+        &mut self,
+        readiness: Readiness,
+        token: Token,
+        mut callback: F,
+    ) -> Result<PostAction>
+    where
+        F: FnMut(MonitorEvent, &mut ()),
+    {
+        self.source
+            .process_events(readiness, token, |event, _socket| match event {
+                Event::Message(msg) => callback(MonitorEvent::decode(&msg), &mut ()),
+                // The monitor never sends, so nothing can be refused; anything
+                // else a future core version adds is ignored here.
+                _ => {}
+            })
+    }
+
+    fn register(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
+        self.source.register(poll, factory)
+    }
+
+    fn reregister(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
+        self.source.reregister(poll, factory)
+    }
+
+    fn unregister(&mut self, poll: &mut Poll) -> calloop::Result<()> {
+        self.source.unregister(poll)
+    }
+
+    fn before_sleep(&mut self) -> calloop::Result<Option<(Readiness, Token)>> {
+        self.source.before_sleep()
+    }
+
+    fn before_handle_events(&mut self, events: EventIterator<'_>) {
+        self.source.before_handle_events(events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(code: u16, value: u32, endpoint: &str) -> Multipart {
+        let mut header = code.to_ne_bytes().to_vec();
+        header.extend_from_slice(&value.to_ne_bytes());
+        Multipart::from(vec![header, endpoint.as_bytes().to_vec()])
+    }
+
+    #[test]
+    fn decodes_every_known_code() {
+        let cases = [
+            (zmq_sys::ZMQ_EVENT_CONNECTED, EventKind::Connected),
+            (
+                zmq_sys::ZMQ_EVENT_CONNECT_DELAYED,
+                EventKind::ConnectDelayed,
+            ),
+            (
+                zmq_sys::ZMQ_EVENT_CONNECT_RETRIED,
+                EventKind::ConnectRetried,
+            ),
+            (zmq_sys::ZMQ_EVENT_LISTENING, EventKind::Listening),
+            (zmq_sys::ZMQ_EVENT_BIND_FAILED, EventKind::BindFailed),
+            (zmq_sys::ZMQ_EVENT_ACCEPTED, EventKind::Accepted),
+            (zmq_sys::ZMQ_EVENT_ACCEPT_FAILED, EventKind::AcceptFailed),
+            (zmq_sys::ZMQ_EVENT_CLOSED, EventKind::Closed),
+            (zmq_sys::ZMQ_EVENT_CLOSE_FAILED, EventKind::CloseFailed),
+            (zmq_sys::ZMQ_EVENT_DISCONNECTED, EventKind::Disconnected),
+            (
+                zmq_sys::ZMQ_EVENT_MONITOR_STOPPED,
+                EventKind::MonitorStopped,
+            ),
+            (
+                zmq_sys::ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                EventKind::HandshakeFailedNoDetail,
+            ),
+            (
+                zmq_sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED,
+                EventKind::HandshakeSucceeded,
+            ),
+        ];
+        for (code, kind) in cases {
+            let event = MonitorEvent::decode(&raw(code as u16, 7, "tcp://127.0.0.1:1"));
+            assert_eq!(event.kind, kind);
+            assert_eq!(event.value, 7);
+            assert_eq!(event.endpoint, "tcp://127.0.0.1:1");
+        }
+    }
+
+    #[test]
+    fn decodes_handshake_failure_details() {
+        let e = MonitorEvent::decode(&raw(
+            zmq_sys::ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL as u16,
+            zmq_sys::ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
+            "x",
+        ));
+        assert_eq!(
+            e.kind,
+            EventKind::HandshakeFailedProtocol(ProtocolError::ZmtpMechanismMismatch)
+        );
+        let e = MonitorEvent::decode(&raw(
+            zmq_sys::ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL as u16,
+            0x1234,
+            "x",
+        ));
+        assert_eq!(
+            e.kind,
+            EventKind::HandshakeFailedProtocol(ProtocolError::Other(0x1234))
+        );
+        let e = MonitorEvent::decode(&raw(
+            zmq_sys::ZMQ_EVENT_HANDSHAKE_FAILED_AUTH as u16,
+            400,
+            "x",
+        ));
+        assert_eq!(e.kind, EventKind::HandshakeFailedAuth { status_code: 400 });
+        assert!(e.to_string().contains("400"));
+    }
+
+    #[test]
+    fn unknown_codes_and_malformed_messages_are_reported() {
+        let e = MonitorEvent::decode(&raw(0x8000, 42, "tcp://x"));
+        assert_eq!(
+            e.kind,
+            EventKind::Unknown {
+                code: 0x8000,
+                value: 42
+            }
+        );
+        assert_eq!(e.endpoint, "tcp://x");
+        for bad in [
+            Multipart::new(),
+            Multipart::from("one frame"),
+            Multipart::from(vec![vec![1u8, 2, 3], b"ep".to_vec()]),
+            Multipart::from(vec![vec![0u8; 6], b"ep".to_vec(), b"extra".to_vec()]),
+        ] {
+            let e = MonitorEvent::decode(&bad);
+            assert_eq!(e.kind, EventKind::Malformed, "{bad:?}");
+            assert!(e.endpoint.contains("expected 2 frames"), "{}", e.endpoint);
+            assert!(!e.to_string().is_empty());
+        }
+        // Endpoint bytes that are not UTF-8 are kept, lossily, not rejected.
+        let mut header = (zmq_sys::ZMQ_EVENT_CONNECTED as u16).to_ne_bytes().to_vec();
+        header.extend_from_slice(&0u32.to_ne_bytes());
+        let e = MonitorEvent::decode(&Multipart::from(vec![header, vec![0xff, b'a']]));
+        assert_eq!(e.kind, EventKind::Connected);
+        assert_eq!(e.endpoint, "\u{fffd}a");
+    }
+
+    #[test]
+    fn errors_are_decoded_for_failure_events() {
+        let e = MonitorEvent::decode(&raw(
+            zmq_sys::ZMQ_EVENT_BIND_FAILED as u16,
+            zmq::Error::EADDRINUSE.to_raw() as u32,
+            "tcp://127.0.0.1:1",
+        ));
+        assert_eq!(e.error(), Some(zmq::Error::EADDRINUSE));
+        let e = MonitorEvent::decode(&raw(zmq_sys::ZMQ_EVENT_CONNECTED as u16, 9, "x"));
+        assert_eq!(e.error(), None);
+    }
+
+    #[test]
+    fn masks_combine() {
+        let m = EventMask::CONNECTED | EventMask::DISCONNECTED;
+        assert!(m.contains(EventMask::CONNECTED));
+        assert!(!m.contains(EventMask::LISTENING));
+        assert!(EventMask::ALL.contains(EventMask::HANDSHAKE_FAILED));
+    }
+}
