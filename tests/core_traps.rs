@@ -7,8 +7,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::{Dispatcher, EventLoop};
-use calloop_zmq::{zmq, Event, SocketHandle, ZmqSource};
-use support::{bind_tcp, recv_within, run_until, WAIT};
+use calloop_zmq::{Event, SocketHandle, ZmqSource, zmq};
+use support::{WAIT, bind_tcp, recv_within, run_until};
 
 #[test]
 fn hundred_thousand_req_rep_round_trips_on_one_loop() {
@@ -35,7 +35,9 @@ fn hundred_thousand_req_rep_round_trips_on_one_loop() {
         assert_eq!(n, *replies, "replies arrive in order");
         *replies += 1;
         if *replies < ROUNDS {
-            socket.send(replies.to_le_bytes().to_vec()).expect("next request");
+            socket
+                .send(replies.to_le_bytes().to_vec())
+                .expect("next request");
         }
     })
     .unwrap();
@@ -43,7 +45,10 @@ fn hundred_thousand_req_rep_round_trips_on_one_loop() {
     let mut replies = 0;
     let deadline = Instant::now() + Duration::from_secs(120);
     while replies < ROUNDS {
-        assert!(Instant::now() < deadline, "stalled after {replies} round trips");
+        assert!(
+            Instant::now() < deadline,
+            "stalled after {replies} round trips"
+        );
         event_loop
             .dispatch(Some(Duration::from_millis(100)), &mut replies)
             .unwrap();
@@ -117,7 +122,9 @@ fn messages_queued_before_insertion_are_received() {
         })
         .unwrap();
     let mut got = Vec::new();
-    run_until(&mut event_loop, &mut got, "10 pre-queued messages", |g| g.len() == 10);
+    run_until(&mut event_loop, &mut got, "10 pre-queued messages", |g| {
+        g.len() == 10
+    });
     assert_eq!(got, (0..10).map(|i| i.to_string()).collect::<Vec<_>>());
 }
 
@@ -154,20 +161,34 @@ fn remove_and_reinsert_keeps_every_message() {
     for i in 5..10 {
         out.try_send(format!("{i}")).unwrap();
     }
-    run_until(&mut event_loop, &mut got, "the PUSH side to send 5 more", |_| out.is_empty());
+    run_until(
+        &mut event_loop,
+        &mut got,
+        "the PUSH side to send 5 more",
+        |_| out.is_empty(),
+    );
     assert_eq!(got.len(), 5, "a removed source must not deliver");
 
     let token = handle.register_dispatcher(dispatcher.clone()).unwrap();
-    run_until(&mut event_loop, &mut got, "5 more after re-insert", |g| g.len() == 10);
+    run_until(&mut event_loop, &mut got, "5 more after re-insert", |g| {
+        g.len() == 10
+    });
 
     // Disable/enable goes through `reregister`.
     handle.disable(&token).unwrap();
     for i in 10..15 {
         out.try_send(format!("{i}")).unwrap();
     }
-    run_until(&mut event_loop, &mut got, "the PUSH side to send 5 more", |_| out.is_empty());
+    run_until(
+        &mut event_loop,
+        &mut got,
+        "the PUSH side to send 5 more",
+        |_| out.is_empty(),
+    );
     handle.enable(&token).unwrap();
-    run_until(&mut event_loop, &mut got, "5 more after enable", |g| g.len() == 15);
+    run_until(&mut event_loop, &mut got, "5 more after enable", |g| {
+        g.len() == 15
+    });
     assert_eq!(got, (0..15).map(|i| i.to_string()).collect::<Vec<_>>());
 }
 
@@ -183,12 +204,15 @@ fn several_sources_share_one_loop() {
         let source = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
         let endpoint = bind_tcp(source.socket());
         source
-            .insert(&event_loop.handle(), move |event, _, counts: &mut Vec<usize>| {
-                if let Event::Message(m) = event {
-                    assert_eq!(m.frame_str(0), Some(&*counts[s].to_string()));
-                    counts[s] += 1;
-                }
-            })
+            .insert(
+                &event_loop.handle(),
+                move |event, _, counts: &mut Vec<usize>| {
+                    if let Event::Message(m) = event {
+                        assert_eq!(m.frame_str(0), Some(&*counts[s].to_string()));
+                        counts[s] += 1;
+                    }
+                },
+            )
             .unwrap();
         let ctx = ctx.clone();
         let done_tx = done_tx.clone();
@@ -205,9 +229,12 @@ fn several_sources_share_one_loop() {
         }));
     }
     let mut counts = vec![0; SOURCES];
-    run_until(&mut event_loop, &mut counts, "every source to get all", |c| {
-        c.iter().all(|&n| n == N)
-    });
+    run_until(
+        &mut event_loop,
+        &mut counts,
+        "every source to get all",
+        |c| c.iter().all(|&n| n == N),
+    );
     for _ in 0..SOURCES {
         done_rx.recv_timeout(WAIT).unwrap();
     }
