@@ -470,8 +470,10 @@ static NEXT_MONITOR: AtomicU64 = AtomicU64::new(0);
 impl Monitor {
     /// Starts monitoring `socket` for the events in `events` and returns the
     /// source that reports them. `ctx` must be the context `socket` was
-    /// created in (the events travel over `inproc`, which does not cross
-    /// contexts).
+    /// created in: the events travel over `inproc`, which does not cross
+    /// contexts, and since libzmq lets an `inproc` connect wait for a bind
+    /// that may never come, a monitor in the wrong context stays silent
+    /// rather than failing.
     ///
     /// Attach before binding or connecting: earlier events are not reported.
     /// A socket has at most one monitor; attaching again replaces the first,
