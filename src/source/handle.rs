@@ -78,10 +78,12 @@ impl SocketHandle {
             return self.enqueue(msg);
         }
         self.needs_check = true;
+        // Counted before sending: libzmq empties the frames it takes.
+        let bytes = msg.byte_len() as u64;
         match wire::send(&mut self.socket, &mut msg) {
             Outcome::Sent => {
                 self.tally.messages_out += 1;
-                self.tally.bytes_out += msg.byte_len() as u64;
+                self.tally.bytes_out += bytes;
                 Ok(())
             }
             Outcome::WouldBlock => {
@@ -114,6 +116,11 @@ impl SocketHandle {
     }
 
     /// Starts receiving again after [`pause_recv`](Self::pause_recv).
+    ///
+    /// From outside the callback (a timer, another source), reach the handle
+    /// through a [`calloop::Dispatcher`]:
+    /// `dispatcher.as_source_mut().handle().resume_recv()`. The source picks
+    /// up waiting messages on the next loop iteration, with no new edge needed.
     pub fn resume_recv(&mut self) {
         self.paused = false;
         // Messages may have arrived while paused without a new edge to come.
@@ -141,10 +148,11 @@ impl SocketHandle {
                 break;
             };
             self.needs_check = true;
+            let bytes = msg.byte_len() as u64;
             match wire::send(&mut self.socket, msg) {
                 Outcome::Sent => {
                     self.tally.messages_out += 1;
-                    self.tally.bytes_out += msg.byte_len() as u64;
+                    self.tally.bytes_out += bytes;
                     self.pending.pop_front();
                 }
                 Outcome::WouldBlock => {

@@ -20,7 +20,10 @@ pub fn run_until<D>(
 ) {
     let deadline = Instant::now() + WAIT;
     while !done(data) {
-        assert!(Instant::now() < deadline, "timed out after {WAIT:?} waiting for: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {WAIT:?} waiting for: {what}"
+        );
         event_loop
             .dispatch(Some(Duration::from_millis(50)), data)
             .unwrap_or_else(|e| panic!("dispatch failed while waiting for {what}: {e}"));
@@ -35,7 +38,9 @@ pub fn bind_tcp(socket: &zmq::Socket) -> String {
 
 /// A blocking receive bounded by [`WAIT`].
 pub fn recv_within(socket: &zmq::Socket, what: &str) -> Vec<Vec<u8>> {
-    let ready = socket.poll(zmq::POLLIN, WAIT.as_millis() as i64).expect("poll");
+    let ready = socket
+        .poll(zmq::POLLIN, WAIT.as_millis() as i64)
+        .expect("poll");
     assert!(ready > 0, "timed out after {WAIT:?} waiting for: {what}");
     socket.recv_multipart(0).expect("recv")
 }
