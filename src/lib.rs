@@ -83,6 +83,11 @@ pub use stats::{Stats, StatsSnapshot};
 
 /// The calloop crate this one is built on.
 pub use calloop;
+
+// Compiles the README's snippet as a doctest, so it cannot drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 /// The rust-zmq crate this one is built on, so you need not depend on a
 /// matching version yourself.
 pub use zmq;
