@@ -1,0 +1,404 @@
+//! The event source that answers ZAP requests on the loop.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use calloop::{
+    EventSource, LoopHandle, Poll, PostAction, Readiness, RegistrationToken, Token, TokenFactory,
+};
+
+use super::AuthError;
+use super::policy::AuthConfig;
+use super::zap::{self, ZAP_ENDPOINT};
+use crate::{Event, Multipart, ZmqSource};
+
+/// The outcome of one ZAP request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Status {
+    /// Admitted (ZAP status 200).
+    Allowed,
+    /// Refused by the rules (ZAP status 400).
+    Denied,
+    /// The request itself was malformed (ZAP status 400).
+    Malformed,
+    /// The authenticator could not decide, so it refused (ZAP status 500).
+    Failed,
+}
+
+impl Status {
+    /// The ZAP status code sent in the reply.
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Allowed => "200",
+            Status::Denied | Status::Malformed => "400",
+            Status::Failed => "500",
+        }
+    }
+
+    /// True for [`Status::Allowed`].
+    pub fn is_allowed(self) -> bool {
+        self == Status::Allowed
+    }
+}
+
+/// One answered ZAP request, as the authenticator's callback receives it
+/// (and as it was logged).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Decision {
+    /// What was decided.
+    pub status: Status,
+    /// Why, in words (e.g. `"address on the deny list"`).
+    pub reason: String,
+    /// The server socket's ZAP domain (empty when the request was malformed).
+    pub domain: String,
+    /// The peer's IP address as libzmq reported it (empty for ipc peers).
+    pub address: String,
+    /// `"NULL"`, `"PLAIN"`, `"CURVE"` or whatever the request named.
+    pub mechanism: String,
+    /// Who the peer claimed to be: the PLAIN user name or the CURVE public
+    /// key in Z85. Never a password.
+    pub claimed: Option<String>,
+    /// The `User-Id` granted (allowed requests only).
+    pub user_id: Option<String>,
+}
+
+/// Counts of answered requests, readable from any thread at any time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthCounts {
+    /// Requests answered 200.
+    pub allowed: u64,
+    /// Requests refused by the rules (400).
+    pub denied: u64,
+    /// Malformed requests (400).
+    pub malformed: u64,
+    /// Requests refused because the authenticator could not decide (500).
+    pub failed: u64,
+    /// Replies libzmq would not take (the requesting session is gone: its
+    /// handshake has failed anyway).
+    pub reply_errors: u64,
+}
+
+impl AuthCounts {
+    /// Every answered request.
+    pub fn total(&self) -> u64 {
+        self.allowed + self.denied + self.malformed + self.failed
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    allowed: AtomicU64,
+    denied: AtomicU64,
+    malformed: AtomicU64,
+    failed: AtomicU64,
+    reply_errors: AtomicU64,
+}
+
+/// A cloneable, thread-safe handle on an [`Authenticator`]'s counters.
+#[derive(Debug, Clone, Default)]
+pub struct AuthStats {
+    counters: Arc<Counters>,
+}
+
+impl AuthStats {
+    /// The counts now.
+    pub fn snapshot(&self) -> AuthCounts {
+        let c = &self.counters;
+        AuthCounts {
+            allowed: c.allowed.load(Relaxed),
+            denied: c.denied.load(Relaxed),
+            malformed: c.malformed.load(Relaxed),
+            failed: c.failed.load(Relaxed),
+            reply_errors: c.reply_errors.load(Relaxed),
+        }
+    }
+
+    fn record(&self, status: Status) {
+        let c = &self.counters;
+        match status {
+            Status::Allowed => &c.allowed,
+            Status::Denied => &c.denied,
+            Status::Malformed => &c.malformed,
+            Status::Failed => &c.failed,
+        }
+        .fetch_add(1, Relaxed);
+    }
+}
+
+/// A ZAP handler as a calloop event source: serves
+/// `inproc://zeromq.zap.01` on its context and answers every request
+/// according to its [`AuthConfig`]. See the [module docs](super).
+pub struct Authenticator {
+    source: ZmqSource,
+    config: AuthConfig,
+    stats: AuthStats,
+}
+
+impl Authenticator {
+    /// Binds the ZAP endpoint on `ctx` with an empty configuration (every
+    /// request denied until you configure a domain).
+    ///
+    /// `ctx` must be the context of the sockets to protect: libzmq looks for
+    /// the ZAP handler in the server socket's own context. Fails with
+    /// [`AuthError::AlreadyRunning`] when the context already has one.
+    pub fn new(ctx: &zmq::Context) -> Result<Self, AuthError> {
+        Self::with_config(ctx, AuthConfig::new())
+    }
+
+    /// Like [`new`](Self::new), sharing an existing configuration handle
+    /// (e.g. one filled in before the loop starts).
+    pub fn with_config(ctx: &zmq::Context, config: AuthConfig) -> Result<Self, AuthError> {
+        let socket = ctx
+            .socket(zmq::ROUTER)
+            .map_err(AuthError::zmq("create the ZAP ROUTER socket"))?;
+        // A reply for a session that has gone away fails loudly (counted,
+        // logged) instead of vanishing.
+        socket
+            .set_router_mandatory(true)
+            .map_err(AuthError::zmq("set option ZMQ_ROUTER_MANDATORY"))?;
+        // Replies to sessions that are gone are worthless at close.
+        socket
+            .set_linger(0)
+            .map_err(AuthError::zmq("set option ZMQ_LINGER"))?;
+        let source = ZmqSource::new(socket)?;
+        match source.bind(ZAP_ENDPOINT) {
+            Ok(()) => {}
+            Err(e) if e.zmq_error() == Some(zmq::Error::EADDRINUSE) => {
+                return Err(AuthError::AlreadyRunning);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(endpoint = ZAP_ENDPOINT, "ZAP authenticator bound");
+        Ok(Self {
+            source,
+            config,
+            stats: AuthStats::default(),
+        })
+    }
+
+    /// The configuration handle: clone it, send it to other threads, change
+    /// it while the loop runs.
+    pub fn config(&self) -> AuthConfig {
+        self.config.clone()
+    }
+
+    /// The counters handle.
+    pub fn stats(&self) -> AuthStats {
+        self.stats.clone()
+    }
+
+    /// Inserts the authenticator into a loop. `callback` gets every
+    /// [`Decision`] after its reply was queued, with the loop's shared data;
+    /// pass `|_, _| {}` if the log is enough.
+    pub fn insert<'l, D, F>(
+        self,
+        handle: &LoopHandle<'l, D>,
+        mut callback: F,
+    ) -> Result<RegistrationToken, AuthError>
+    where
+        F: FnMut(Decision, &mut D) + 'l,
+        D: 'l,
+    {
+        handle
+            .insert_source(self, move |decision, _, data| callback(decision, data))
+            .map_err(|e| AuthError::Source(crate::Error::Insert(e.error)))
+    }
+}
+
+/// Answers one message from the ZAP socket. Always produces a reply: a
+/// request that cannot be judged gets 400, one that cannot be decided 500.
+fn answer(config: &AuthConfig, msg: Multipart) -> (Multipart, Decision) {
+    let (envelope, body) = zap::split(msg);
+    let request = match body.and_then(|body| zap::parse(&body)) {
+        Ok(request) => request,
+        Err(malformed) => {
+            let text = format!("malformed request: {}", malformed.reason);
+            let reply = zap::reply(envelope, &malformed.request_id, "400", &text, "", b"");
+            let decision = Decision {
+                status: Status::Malformed,
+                reason: malformed.reason,
+                domain: String::new(),
+                address: String::new(),
+                mechanism: String::new(),
+                claimed: None,
+                user_id: None,
+            };
+            return (reply, decision);
+        }
+    };
+    let verdict = config.decide(&request);
+    let (user_id, metadata) = match &verdict.identity {
+        Some(id) => (id.user_id(), zap::encode_metadata(id.properties())),
+        None => ("", Vec::new()),
+    };
+    // The status text stays inside the process (libzmq sends the remote peer
+    // only the code), but keep it generic anyway: details go to the log.
+    let text = match verdict.status {
+        Status::Allowed => "OK",
+        Status::Denied | Status::Malformed => "authentication failed",
+        Status::Failed => "internal error",
+    };
+    let reply = zap::reply(
+        envelope,
+        &request.request_id,
+        verdict.status.code(),
+        text,
+        user_id,
+        &metadata,
+    );
+    let decision = Decision {
+        status: verdict.status,
+        reason: verdict.reason,
+        domain: request.domain,
+        address: request.address,
+        mechanism: request.mechanism,
+        claimed: verdict.claimed,
+        user_id: verdict.identity.map(|id| id.user_id().to_owned()),
+    };
+    (reply, decision)
+}
+
+fn log(decision: &Decision) {
+    let Decision {
+        status,
+        reason,
+        domain,
+        address,
+        mechanism,
+        claimed,
+        user_id,
+    } = decision;
+    let code = status.code();
+    match status {
+        Status::Allowed => tracing::info!(
+            code,
+            domain,
+            address,
+            mechanism,
+            ?claimed,
+            ?user_id,
+            reason,
+            "ZAP: allowed"
+        ),
+        Status::Denied => tracing::warn!(
+            code,
+            domain,
+            address,
+            mechanism,
+            ?claimed,
+            reason,
+            "ZAP: denied"
+        ),
+        Status::Malformed => tracing::warn!(code, reason, "ZAP: malformed request refused"),
+        Status::Failed => tracing::error!(
+            code,
+            domain,
+            address,
+            mechanism,
+            ?claimed,
+            reason,
+            "ZAP: could not decide, refused"
+        ),
+    }
+}
+
+impl EventSource for Authenticator {
+    type Event = Decision;
+    type Metadata = ();
+    type Ret = ();
+    type Error = crate::Error;
+
+    const NEEDS_EXTRA_LIFECYCLE_EVENTS: bool = ZmqSource::NEEDS_EXTRA_LIFECYCLE_EVENTS;
+
+    fn process_events<F>(
+        &mut self,
+        readiness: Readiness,
+        token: Token,
+        mut callback: F,
+    ) -> Result<PostAction, crate::Error>
+    where
+        F: FnMut(Decision, &mut ()),
+    {
+        let Self {
+            source,
+            config,
+            stats,
+        } = self;
+        source.process_events(readiness, token, |event, socket| match event {
+            Event::Message(msg) => {
+                let (reply, decision) = answer(config, msg);
+                log(&decision);
+                stats.record(decision.status);
+                // ROUTER never pushes back on send; a refusal means the
+                // session is gone, and with it the handshake.
+                if let Err(e) = socket.send(reply) {
+                    stats.counters.reply_errors.fetch_add(1, Relaxed);
+                    tracing::warn!(error = %e, "ZAP: reply not delivered");
+                }
+                callback(decision, &mut ());
+            }
+            Event::SendFailed(failure) => {
+                stats.counters.reply_errors.fetch_add(1, Relaxed);
+                tracing::warn!(error = %failure.error, "ZAP: reply not delivered");
+            }
+        })
+    }
+
+    fn register(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
+        self.source.register(poll, factory)
+    }
+
+    fn reregister(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
+        self.source.reregister(poll, factory)
+    }
+
+    fn unregister(&mut self, poll: &mut Poll) -> calloop::Result<()> {
+        self.source.unregister(poll)
+    }
+
+    fn before_sleep(&mut self) -> calloop::Result<Option<(Readiness, Token)>> {
+        self.source.before_sleep()
+    }
+
+    fn before_handle_events(&mut self, events: calloop::EventIterator<'_>) {
+        self.source.before_handle_events(events);
+    }
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("endpoint", &ZAP_ENDPOINT)
+            .field("counts", &self.stats.snapshot())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_messages_always_get_a_400_reply() {
+        let config = AuthConfig::new();
+        let shapes: Vec<Vec<&[u8]>> = vec![
+            vec![b"rid"],
+            vec![b"rid", b""],
+            vec![b"rid", b"", b"1.0"],
+            vec![b"rid", b"no-delimiter", b"x"],
+            vec![b"rid", b"", b"9.9", b"id", b"d", b"a", b"", b"NULL"],
+        ];
+        for shape in shapes {
+            let msg: Multipart = shape.iter().map(|f| zmq::Message::from(*f)).collect();
+            let (reply, decision) = answer(&config, msg);
+            assert_eq!(decision.status, Status::Malformed, "{shape:?}");
+            assert_eq!(&reply[0], b"rid");
+            assert!(reply[1].is_empty());
+            assert_eq!(reply.len(), 8, "{shape:?}");
+            assert_eq!(reply.frame_str(4), Some("400"));
+        }
+    }
+}
