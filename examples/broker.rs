@@ -80,7 +80,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let rep = ZmqSource::new(ctx.socket(zmq::REP)?)?;
         rep.connect(&backend_endpoint)?;
         rep.insert(&handle, move |event, socket, state: &mut State| {
-            let Event::Message(request) = event else { return };
+            let Event::Message(request) = event else {
+                return;
+            };
             let body = request.frame_str(0).unwrap_or("?");
             state.served[worker] += 1;
             let reply = format!("{body} -> served by worker {worker}");
@@ -102,7 +104,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             state.replies[client] += 1;
             let n = state.replies[client];
             if n < REQUESTS {
-                if let Err(e) = state.clients[client].try_send(format!("client {client} request {n}")) {
+                if let Err(e) =
+                    state.clients[client].try_send(format!("client {client} request {n}"))
+                {
                     eprintln!("client {client}: {e}");
                 }
             } else if state.replies.iter().all(|&r| r == REQUESTS) {
@@ -145,7 +149,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         state.forwarded, state.served
     );
     if state.replies.iter().any(|&r| r != REQUESTS) {
-        return Err(format!("replies per client {:?}, wanted {REQUESTS} each", state.replies).into());
+        return Err(format!(
+            "replies per client {:?}, wanted {REQUESTS} each",
+            state.replies
+        )
+        .into());
     }
     Ok(())
 }

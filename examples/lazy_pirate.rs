@@ -107,7 +107,9 @@ fn start_server(ctx: &zmq::Context, handle: &LoopHandle<'_, State>) -> Result<St
     server.bind("tcp://127.0.0.1:*")?;
     let endpoint = calloop_zmq::endpoint::last_endpoint(server.socket())?;
     server.insert(handle, |event, socket, state: &mut State| {
-        let Event::Message(request) = event else { return };
+        let Event::Message(request) = event else {
+            return;
+        };
         state.seen += 1;
         state.rng ^= state.rng << 13;
         state.rng ^= state.rng >> 7;
@@ -117,7 +119,10 @@ fn start_server(ctx: &zmq::Context, handle: &LoopHandle<'_, State>) -> Result<St
         if state.rng % 3 == 0 && state.dropped_in_a_row < RETRIES - 1 {
             state.dropped += 1;
             state.dropped_in_a_row += 1;
-            println!("server: dropping request {:?}", request.frame_str(2).unwrap_or("?"));
+            println!(
+                "server: dropping request {:?}",
+                request.frame_str(2).unwrap_or("?")
+            );
             return;
         }
         state.dropped_in_a_row = 0;
@@ -147,18 +152,19 @@ impl<'l> Client<'l> {
         socket.set_linger(0)?;
         let source = ZmqSource::new(socket)?;
         source.connect(endpoint)?;
-        let source = Dispatcher::new(
-            source,
-            |event, _: &mut SocketHandle, state: &mut State| match event {
-                Event::Message(reply) => {
-                    state
-                        .replies
-                        .push(reply.frame_str(0).unwrap_or("<binary>").to_owned());
-                }
-                Event::SendFailed(f) => eprintln!("client: request refused: {}", f.error),
-                _ => {}
-            },
-        );
+        let source =
+            Dispatcher::new(
+                source,
+                |event, _: &mut SocketHandle, state: &mut State| match event {
+                    Event::Message(reply) => {
+                        state
+                            .replies
+                            .push(reply.frame_str(0).unwrap_or("<binary>").to_owned());
+                    }
+                    Event::SendFailed(f) => eprintln!("client: request refused: {}", f.error),
+                    _ => {}
+                },
+            );
         let token = handle.register_dispatcher(source.clone())?;
         Ok(Client {
             source,
@@ -169,10 +175,7 @@ impl<'l> Client<'l> {
 
     /// Sends request `seq` and starts its timer.
     fn request(&mut self, seq: u64, handle: &LoopHandle<'l, State>) -> Result<(), BoxError> {
-        self.source
-            .as_source_mut()
-            .handle()
-            .send(seq.to_string())?;
+        self.source.as_source_mut().handle().send(seq.to_string())?;
         let timer = Timer::from_duration(REQUEST_TIMEOUT);
         let token = handle
             .insert_source(timer, move |_, _, state: &mut State| {

@@ -125,7 +125,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for index in 0..state.subscribers.len() {
         let zip = state.subscribers[index].zip;
         let subscriber = ZmqSource::new(ctx.socket(zmq::SUB)?)?;
-        subscriber.socket().set_subscribe(format!("{zip} ").as_bytes())?;
+        subscriber
+            .socket()
+            .set_subscribe(format!("{zip} ").as_bytes())?;
         subscriber.connect(&endpoint)?;
         subscriber.insert(&handle, move |event, socket, w: &mut Weather| {
             let Event::Message(update) = event else {

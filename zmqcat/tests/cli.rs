@@ -1,0 +1,477 @@
+//! End-to-end tests: the zmqcat binary driven through std::process, against
+//! itself and against peers built on calloop-zmq, over loopback tcp and ipc
+//! in a temporary directory.
+//!
+//! Every wait has a deadline and fails loudly; every child is killed by its
+//! PID when a test fails (see [`Proc`]'s `Drop`).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use calloop_zmq::calloop::{EventLoop, LoopSignal};
+use calloop_zmq::{Event, ZmqSource, zmq};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A running zmqcat with its output read on background threads.
+struct Proc {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout_lines: mpsc::Receiver<String>,
+    stderr_lines: mpsc::Receiver<String>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+fn lines_of(stream: impl Read + Send + 'static) -> (mpsc::Receiver<String>, JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (rx, reader)
+}
+
+impl Proc {
+    fn start(args: &[&str]) -> Proc {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_zmqcat"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn zmqcat");
+        let (stdout_lines, out) = lines_of(child.stdout.take().unwrap());
+        let (stderr_lines, err) = lines_of(child.stderr.take().unwrap());
+        Proc {
+            stdin: child.stdin.take(),
+            child,
+            stdout_lines,
+            stderr_lines,
+            readers: vec![out, err],
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn write(&mut self, data: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        stdin
+            .write_all(data.as_bytes())
+            .expect("write zmqcat's stdin");
+        stdin.flush().expect("flush zmqcat's stdin");
+    }
+
+    fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// The next stderr line that starts with `prefix`, within the deadline.
+    fn stderr_line(&self, prefix: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(line) if line.starts_with(prefix) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no stderr line starting with {prefix:?} ({e})"),
+            }
+        }
+    }
+
+    /// The endpoint the process reports having bound.
+    fn bound_endpoint(&self) -> String {
+        let line = self.stderr_line("zmqcat: bound to ");
+        line.trim_start_matches("zmqcat: bound to ").to_owned()
+    }
+
+    fn stdout_line(&self) -> String {
+        self.stdout_lines
+            .recv_timeout(WAIT)
+            .expect("a line on zmqcat's stdout in time")
+    }
+
+    /// Waits for the exit, then returns the status, all remaining stdout lines
+    /// and all remaining stderr as one string.
+    fn finish(mut self) -> (ExitStatus, Vec<String>, String) {
+        self.close_stdin();
+        let deadline = Instant::now() + WAIT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "zmqcat (pid {}) did not exit within {WAIT:?}",
+                self.pid()
+            );
+            // Polling a child's exit; no synchronisation rides on this pause.
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        for reader in self.readers.drain(..) {
+            reader.join().expect("reader thread");
+        }
+        let out = self.stdout_lines.try_iter().collect();
+        let err = self.stderr_lines.try_iter().collect::<Vec<_>>().join("\n");
+        (status, out, err)
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} {} failed", self.pid());
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        // Only children of this test, by PID; harmless if already reaped.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs zmqcat to completion with the given stdin (for argument errors).
+fn run_to_end(args: &[&str]) -> (ExitStatus, String) {
+    let mut p = Proc::start(args);
+    p.close_stdin();
+    let (status, _, err) = p.finish();
+    (status, err)
+}
+
+/// A calloop-zmq peer on its own thread, stopped and joined on drop.
+struct Peer {
+    stop: LoopSignal,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Peer {
+    /// Binds `socket` on tcp loopback, runs `handler` on each message.
+    fn start<F>(
+        kind: zmq::SocketType,
+        setup: impl FnOnce(&zmq::Socket),
+        handler: F,
+    ) -> (Peer, String)
+    where
+        F: FnMut(Event, &mut calloop_zmq::SocketHandle, &mut ()) + Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel();
+        let ctx = zmq::Context::new();
+        let socket = ctx.socket(kind).unwrap();
+        setup(&socket);
+        let thread = std::thread::spawn(move || {
+            let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
+            let source = ZmqSource::new(socket).unwrap();
+            source.bind("tcp://127.0.0.1:*").unwrap();
+            let endpoint = calloop_zmq::endpoint::last_endpoint(source.socket()).unwrap();
+            source.insert(&event_loop.handle(), handler).unwrap();
+            tx.send((event_loop.get_signal(), endpoint)).unwrap();
+            event_loop.run(None, &mut (), |_| {}).unwrap();
+        });
+        let (stop, endpoint) = rx.recv_timeout(WAIT).expect("peer started");
+        (
+            Peer {
+                stop,
+                thread: Some(thread),
+            },
+            endpoint,
+        )
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.stop.stop();
+        self.stop.wakeup();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn push_pipes_lines_to_pull_over_tcp() {
+    let pull = Proc::start(&[
+        "pull",
+        "--bind",
+        "tcp://127.0.0.1:*",
+        "--count",
+        "100",
+        "--timeout",
+        "20s",
+    ]);
+    let endpoint = pull.bound_endpoint();
+    assert!(endpoint.starts_with("tcp://127.0.0.1:"), "{endpoint}");
+    let mut push = Proc::start(&["push", "--connect", &endpoint]);
+    let input: String = (1..=100).map(|i| format!("line {i}\n")).collect();
+    push.write(&input);
+    let (push_status, _, push_err) = push.finish();
+    assert!(push_status.success(), "push failed: {push_err}");
+    assert!(push_err.contains("sent 100 messages"), "{push_err}");
+    let (status, out, err) = pull.finish();
+    assert!(status.success(), "pull failed: {err}");
+    let expected: Vec<String> = (1..=100).map(|i| format!("line {i}")).collect();
+    assert_eq!(out, expected);
+    assert!(err.contains("received 100 of --count 100"), "{err}");
+}
+
+#[test]
+fn multipart_with_delimiters_over_ipc_as_json_and_hex() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = format!("ipc://{}", dir.path().join("pipe.sock").display());
+    let pull = Proc::start(&[
+        "pull", "-b", &endpoint, "-n", "3", "-t", "20s", "--format", "json",
+    ]);
+    pull.bound_endpoint();
+    let mut push = Proc::start(&["push", "-c", &endpoint, "-d", "\\0", "-F", "|"]);
+    push.write("topic|{\"a\": 1}\0single\0tab\there|\u{e9}|\0");
+    let (push_status, _, push_err) = push.finish();
+    assert!(push_status.success(), "{push_err}");
+    let (status, out, err) = pull.finish();
+    assert!(status.success(), "{err}");
+    assert_eq!(
+        out,
+        vec![
+            r#"["topic","{\"a\": 1}"]"#,
+            r#"["single"]"#,
+            r#"["tab\there","é",""]"#,
+        ]
+    );
+
+    // The same bytes, printed as hex with a custom frame separator.
+    let endpoint = format!("ipc://{}", dir.path().join("hex.sock").display());
+    let pull = Proc::start(&["pull", "-b", &endpoint, "-n", "1", "-f", "hex", "-F", " "]);
+    pull.bound_endpoint();
+    let mut push = Proc::start(&["push", "-c", &endpoint, "-F", ","]);
+    push.write("AB,\n");
+    push.finish();
+    let (status, out, _) = pull.finish();
+    assert!(status.success());
+    assert_eq!(out, vec!["4142 "]);
+}
+
+#[test]
+fn req_asks_a_calloop_zmq_rep_server() {
+    // A library REP that answers in upper case from its handler.
+    let (_peer, endpoint) = Peer::start(
+        zmq::REP,
+        |_| {},
+        |event, socket, _| {
+            if let Event::Message(request) = event {
+                let reply = request.frame_str(0).unwrap_or("").to_uppercase();
+                socket.send(reply).unwrap();
+            }
+        },
+    );
+    let mut req = Proc::start(&["req", "--connect", &endpoint, "--timeout", "20s"]);
+    req.write("one\ntwo\nthree\n");
+    // REQ ends by itself once stdin is done and the last reply is in.
+    let (status, out, err) = req.finish();
+    assert!(status.success(), "{err}");
+    assert_eq!(out, vec!["ONE", "TWO", "THREE"]);
+    assert!(err.contains("input done; sent 3 messages"), "{err}");
+}
+
+#[test]
+fn rep_echo_serves_library_requests_until_sigterm() {
+    let rep = Proc::start(&["rep", "--bind", "tcp://127.0.0.1:*", "--echo"]);
+    let endpoint = rep.bound_endpoint();
+    let ctx = zmq::Context::new();
+    let req = ctx.socket(zmq::REQ).unwrap();
+    req.set_rcvtimeo(20_000).unwrap();
+    req.set_linger(0).unwrap();
+    req.connect(&endpoint).unwrap();
+    for i in 0..5 {
+        let body = format!("ping {i}");
+        req.send_multipart([body.as_bytes(), b"second frame"], 0)
+            .unwrap();
+        let reply = req.recv_multipart(0).expect("echo within 20 s");
+        assert_eq!(reply, vec![body.into_bytes(), b"second frame".to_vec()]);
+    }
+    // Its stdout shows each request, frames tab-separated.
+    assert_eq!(rep.stdout_line(), "ping 0\tsecond frame");
+    rep.signal("TERM");
+    let (status, out, err) = rep.finish();
+    assert!(status.success(), "{err}");
+    assert_eq!(out.len(), 4, "{out:?}");
+    assert!(err.contains("SIGTERM, shut down"), "{err}");
+    assert!(err.contains("received 5 messages"), "{err}");
+}
+
+#[test]
+fn router_talks_to_a_named_dealer_interactively() {
+    let mut router = Proc::start(&["router", "--bind", "tcp://127.0.0.1:*", "--count", "2"]);
+    let endpoint = router.bound_endpoint();
+    let ctx = zmq::Context::new();
+    let dealer = ctx.socket(zmq::DEALER).unwrap();
+    dealer.set_identity(b"peer-1").unwrap();
+    dealer.set_rcvtimeo(20_000).unwrap();
+    dealer.set_linger(0).unwrap();
+    dealer.connect(&endpoint).unwrap();
+    dealer.send("hello router", 0).unwrap();
+    assert_eq!(router.stdout_line(), "peer-1\thello router");
+    // Answer by routing id, then try an unknown one.
+    router.write("nobody\tlost\npeer-1\thello dealer\n");
+    let reply = dealer.recv_bytes(0).expect("reply within 20 s");
+    assert_eq!(reply, b"hello dealer");
+    assert!(
+        router
+            .stderr_line("zmqcat: the socket refused")
+            .contains("no connected peer"),
+    );
+    dealer.send("bye", 0).unwrap();
+    let (status, out, err) = router.finish();
+    assert!(status.success(), "{err}");
+    assert_eq!(out, vec!["peer-1\tbye"]);
+}
+
+#[test]
+fn sub_filters_a_library_publisher_and_prints_json() {
+    // A library PUB publishing on a timer until the test ends (bounded).
+    let ticks = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let ctx = zmq::Context::new();
+    let publisher = ctx.socket(zmq::PUB).unwrap();
+    publisher.set_linger(0).unwrap();
+    publisher.bind("tcp://127.0.0.1:*").unwrap();
+    let endpoint = calloop_zmq::endpoint::last_endpoint(&publisher).unwrap();
+    let sub = Proc::start(&[
+        "sub", "-c", &endpoint, "-s", "weather.", "-f", "json", "-n", "3", "-t", "20s",
+    ]);
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let counter = ticks.clone();
+    let publishing = std::thread::spawn(move || {
+        let deadline = Instant::now() + WAIT;
+        // SUB joins late (it must connect and subscribe first): publish until
+        // the test says stop, bounded by the deadline.
+        while Instant::now() < deadline && done_rx.try_recv().is_err() {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            publisher
+                .send_multipart([&b"news.x"[..], b"skip me"], 0)
+                .unwrap();
+            publisher
+                .send_multipart([&b"weather.x"[..], &[0xff, n as u8][..]], 0)
+                .unwrap();
+            // Pacing only: the subscriber's progress decides the test.
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    let (status, out, err) = sub.finish();
+    let _ = done_tx.send(());
+    publishing.join().unwrap();
+    assert!(status.success(), "{err}");
+    assert_eq!(out.len(), 3, "{out:?}");
+    for line in out {
+        assert!(line.starts_with(r#"["weather.x",{"hex":"ff"#), "{line}");
+    }
+}
+
+#[test]
+fn sigint_while_waiting_on_stdin_shuts_down_cleanly() {
+    let pull = Proc::start(&["pull", "-b", "tcp://127.0.0.1:*", "-n", "3", "-t", "20s"]);
+    let endpoint = pull.bound_endpoint();
+    let mut push = Proc::start(&["push", "-c", &endpoint]);
+    push.write("a\nb\nc\n");
+    // The pull has all three once it exits; the push still waits on stdin.
+    let (status, out, err) = pull.finish();
+    assert!(status.success(), "{err}");
+    assert_eq!(out, vec!["a", "b", "c"]);
+    push.signal("INT");
+    let (status, _, err) = push.finish();
+    assert!(status.success(), "{err}");
+    assert!(err.contains("SIGINT, shut down; sent 3 messages"), "{err}");
+}
+
+#[test]
+fn timeout_before_count_is_a_failure() {
+    let (status, err) = run_to_end(&["pull", "-b", "tcp://127.0.0.1:*", "-n", "5", "-t", "200ms"]);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--timeout passed after receiving 0 of --count 5"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_arguments_fail_with_a_clear_message() {
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["foo", "-b", "tcp://127.0.0.1:*"],
+            2,
+            "invalid value 'foo'",
+        ),
+        (
+            &["pull", "-b", "5555"],
+            2,
+            "did you mean tcp://127.0.0.1:5555?",
+        ),
+        (&["pull", "-c", "tcp://localhost"], 2, "has no port"),
+        (
+            &["pull", "-c", "tpc://127.0.0.1:1"],
+            2,
+            "unknown transport \"tpc\"",
+        ),
+        (&["pull"], 2, "give at least one --bind or --connect"),
+        (
+            &["push", "-c", "tcp://127.0.0.1:1", "-s", "x"],
+            2,
+            "--subscribe only applies",
+        ),
+        (
+            &["pull", "-b", "tcp://127.0.0.1:1", "-d", "\\q"],
+            2,
+            "unknown escape",
+        ),
+        (
+            &["pull", "-b", "tcp://127.0.0.1:1", "-t", "soon"],
+            2,
+            "not a duration",
+        ),
+        (
+            &["pull", "-b", "tcp://999.1.1.1:5"],
+            1,
+            "bind \"tcp://999.1.1.1:5\" failed",
+        ),
+    ];
+    for (args, code, message) in cases {
+        let (status, err) = run_to_end(args);
+        assert_eq!(status.code(), Some(*code), "zmqcat {args:?}: {err}");
+        assert!(err.contains(message), "zmqcat {args:?}: {err}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let missing = format!("ipc://{}", dir.path().join("no/such/dir/x.sock").display());
+    let (status, err) = run_to_end(&["pull", "-b", &missing]);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains(&missing), "{err}");
+}
+
+#[test]
+fn help_teaches_with_examples() {
+    let out = Command::new(env!("CARGO_BIN_EXE_zmqcat"))
+        .arg("--help")
+        .output()
+        .expect("run zmqcat --help");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "EXAMPLES:",
+        "--subscribe",
+        "--frame-separator",
+        "router",
+        "EXIT STATUS",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
+    }
+}
