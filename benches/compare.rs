@@ -1,0 +1,514 @@
+//! calloop-zmq side by side with blocking rust-zmq (`raw`), a hand-written
+//! `zmq::poll` reactor (`poll`) and tmq on a current-thread tokio runtime.
+//!
+//! Run with `cargo bench --bench compare -- [--quick]`. See BENCHMARKS.md for
+//! what each workload does, the options and the figures of a real run.
+//!
+//! Every cell (workload x transport x size) runs its variants interleaved in
+//! rounds (raw poll calloop-zmq tmq, raw poll calloop-zmq tmq, ...), so drift
+//! on a shared machine hits them alike, and each ratio is taken against the
+//! `raw` run of the same round before the median over rounds is taken.
+
+#[path = "compare/common.rs"]
+mod common;
+#[path = "compare/recv.rs"]
+mod recv;
+#[path = "compare/rtt.rs"]
+mod rtt;
+#[path = "compare/send.rs"]
+mod send;
+#[path = "compare/timer.rs"]
+mod timer;
+
+use std::time::{Duration, Instant};
+
+use common::{SIZES, Sample, Transport, size_name};
+
+/// An implementation under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// Blocking rust-zmq calls: the limit.
+    Raw,
+    /// `zmq::poll` plus `DONTWAIT` until `EAGAIN`.
+    Poll,
+    /// calloop-zmq; in `send`, through a `Sender` fed from another thread.
+    Calloop,
+    /// calloop-zmq, `send` only: `SocketHandle::send` on the loop thread.
+    CalloopHandler,
+    /// tmq 0.5 on a current-thread tokio runtime.
+    Tmq,
+}
+
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Raw => "raw",
+            Variant::Poll => "poll",
+            Variant::Calloop => "calloop-zmq",
+            Variant::CalloopHandler => "calloop-zmq-handler",
+            Variant::Tmq => "tmq",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Workload {
+    Recv,
+    Send,
+    Rtt,
+}
+
+impl Workload {
+    const ALL: [Workload; 3] = [Workload::Recv, Workload::Send, Workload::Rtt];
+
+    fn name(self) -> &'static str {
+        match self {
+            Workload::Recv => "recv",
+            Workload::Send => "send",
+            Workload::Rtt => "rtt",
+        }
+    }
+
+    /// The variants of this workload, in the order each round runs them;
+    /// `raw` first, the reference of its round.
+    fn variants(self) -> &'static [Variant] {
+        match self {
+            Workload::Recv | Workload::Rtt => {
+                &[Variant::Raw, Variant::Poll, Variant::Calloop, Variant::Tmq]
+            }
+            Workload::Send => &[
+                Variant::Raw,
+                Variant::Poll,
+                Variant::Calloop,
+                Variant::CalloopHandler,
+                Variant::Tmq,
+            ],
+        }
+    }
+}
+
+/// What to run, from the command line.
+struct Config {
+    quick: bool,
+    rounds: usize,
+    /// Only cells whose `workload/transport/size` contains one of these.
+    filters: Vec<String>,
+    /// Only these variants (raw is always kept: ratios need it).
+    only: Option<Vec<String>>,
+    timer: bool,
+    /// Multiplies every message count.
+    scale: f64,
+}
+
+const USAGE: &str = "usage: cargo bench --bench compare -- [--quick] [--rounds N] [--scale F] \
+[--only VARIANT,...] [--no-timer] [FILTER ...]
+  --quick        small counts, 2 rounds (under a minute)
+  --rounds N     rounds per cell (default 5, quick 2)
+  --scale F      multiply every message count by F
+  --only V,...   run only these variants (raw always runs: it is the reference)
+  --no-timer     skip the timer-lateness figure
+  FILTER         run only cells whose workload/transport/size contains it, e.g. recv/tcp/16B";
+
+impl Config {
+    fn from_args() -> Result<Config, String> {
+        let mut cfg = Config {
+            quick: false,
+            rounds: 0,
+            filters: Vec::new(),
+            only: None,
+            timer: true,
+            scale: 1.0,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--quick" => cfg.quick = true,
+                // cargo bench passes --bench to harness=false targets.
+                "--bench" => {}
+                "--no-timer" => cfg.timer = false,
+                "--rounds" => {
+                    cfg.rounds = args
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .filter(|&n| n > 0)
+                        .ok_or("--rounds needs a positive number")?
+                }
+                "--scale" => {
+                    cfg.scale = args
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .filter(|&f: &f64| f > 0.0)
+                        .ok_or("--scale needs a positive number")?
+                }
+                "--only" => {
+                    let list = args.next().ok_or("--only needs a list of variants")?;
+                    cfg.only = Some(list.split(',').map(str::to_owned).collect());
+                }
+                "-h" | "--help" => return Err(USAGE.to_owned()),
+                a if a.starts_with('-') => return Err(format!("unknown option {a}\n{USAGE}")),
+                filter => cfg.filters.push(filter.to_owned()),
+            }
+        }
+        if cfg.rounds == 0 {
+            cfg.rounds = if cfg.quick { 2 } else { 5 };
+        }
+        Ok(cfg)
+    }
+
+    /// Messages (or round trips) measured per run, before `--scale`.
+    fn count(&self, workload: Workload, size: usize) -> usize {
+        let full = match (workload, size) {
+            (Workload::Rtt, _) => 4_000,
+            (_, 16) => 200_000,
+            (_, 1024) => 100_000,
+            _ => 10_000,
+        };
+        let n = if self.quick { full / 10 } else { full };
+        ((n as f64 * self.scale) as usize).max(10)
+    }
+
+    fn warmup(&self, workload: Workload) -> usize {
+        match workload {
+            Workload::Rtt => 100,
+            _ => 1000,
+        }
+    }
+
+    fn wants_cell(&self, cell: &str) -> bool {
+        self.filters.is_empty() || self.filters.iter().any(|f| cell.contains(f.as_str()))
+    }
+
+    fn wants_variant(&self, v: Variant) -> bool {
+        v == Variant::Raw
+            || self
+                .only
+                .as_ref()
+                .is_none_or(|list| list.iter().any(|n| n == v.name()))
+    }
+}
+
+/// The samples of one variant in one cell, one per round.
+struct Row {
+    variant: Variant,
+    samples: Vec<Sample>,
+    /// headline / raw headline, per round.
+    ratios: Vec<f64>,
+}
+
+struct Cell {
+    workload: Workload,
+    transport: Transport,
+    size: usize,
+    rows: Vec<Row>,
+}
+
+impl Cell {
+    fn row(&self, v: Variant) -> Option<&Row> {
+        self.rows.iter().find(|r| r.variant == v)
+    }
+}
+
+fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+fn min_max(xs: &[f64]) -> (f64, f64) {
+    xs.iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        })
+}
+
+fn fmt_rate(r: f64) -> String {
+    if r >= 1e6 {
+        format!("{:.3}M/s", r / 1e6)
+    } else {
+        format!("{:.1}k/s", r / 1e3)
+    }
+}
+
+fn fmt_us(secs: f64) -> String {
+    format!("{:.1}us", secs * 1e6)
+}
+
+fn run_cell(
+    cfg: &Config,
+    workload: Workload,
+    spec: &recv::Spec,
+    ipc_dir: &std::path::Path,
+) -> Cell {
+    let variants: Vec<Variant> = workload
+        .variants()
+        .iter()
+        .copied()
+        .filter(|&v| cfg.wants_variant(v))
+        .collect();
+    let mut rows: Vec<Row> = variants
+        .iter()
+        .map(|&variant| Row {
+            variant,
+            samples: Vec::new(),
+            ratios: Vec::new(),
+        })
+        .collect();
+    for _round in 0..cfg.rounds {
+        let mut raw = f64::NAN;
+        for row in rows.iter_mut() {
+            let sample = match workload {
+                Workload::Recv => recv::measure(row.variant, spec, ipc_dir),
+                Workload::Send => send::measure(row.variant, spec, ipc_dir),
+                Workload::Rtt => rtt::measure(row.variant, spec, ipc_dir),
+            };
+            if row.variant == Variant::Raw {
+                raw = sample.headline();
+            }
+            row.ratios.push(sample.headline() / raw);
+            row.samples.push(sample);
+        }
+    }
+    Cell {
+        workload,
+        transport: spec.transport,
+        size: spec.size,
+        rows,
+    }
+}
+
+fn print_header() {
+    println!(
+        "{:<5} {:<6} {:>4}  {:<19} {:>24} {:>26} {:>7} {:>9}",
+        "work", "trans", "size", "variant", "median", "min .. max", "ratio", "cpu/msg"
+    );
+}
+
+fn print_cell(cell: &Cell) {
+    for row in &cell.rows {
+        let head: Vec<f64> = row.samples.iter().map(Sample::headline).collect();
+        let (lo, hi) = min_max(&head);
+        let cpu = median(
+            &row.samples
+                .iter()
+                .map(Sample::cpu_per_msg)
+                .collect::<Vec<_>>(),
+        );
+        let (mid, range) = match row.samples[0] {
+            Sample::Rate { .. } => (
+                fmt_rate(median(&head)),
+                format!("{} .. {}", fmt_rate(lo), fmt_rate(hi)),
+            ),
+            Sample::Latency { .. } => {
+                let p99: Vec<f64> = row
+                    .samples
+                    .iter()
+                    .map(|s| match s {
+                        Sample::Latency { p99, .. } => *p99,
+                        Sample::Rate { .. } => f64::NAN,
+                    })
+                    .collect();
+                (
+                    format!("p50 {} p99 {}", fmt_us(median(&head)), fmt_us(median(&p99))),
+                    format!("p50 {} .. {}", fmt_us(lo), fmt_us(hi)),
+                )
+            }
+        };
+        println!(
+            "{:<5} {:<6} {:>4}  {:<19} {:>24} {:>26} {:>7.3} {:>9}",
+            cell.workload.name(),
+            cell.transport.name(),
+            size_name(cell.size),
+            row.variant.name(),
+            mid,
+            range,
+            median(&row.ratios),
+            fmt_us(cpu)
+        );
+    }
+}
+
+/// A target line: what, the measured value, the bound, and whether it holds.
+fn target(name: &str, value: f64, bound: f64, at_least: bool) -> bool {
+    let ok = if at_least {
+        value >= bound
+    } else {
+        value <= bound
+    };
+    println!(
+        "TARGET {name} {value:.3} {} {bound} {}",
+        if at_least { ">=" } else { "<=" },
+        if ok { "PASS" } else { "FAIL" }
+    );
+    ok
+}
+
+/// Median over rounds of calloop-zmq's rate over tmq's, in the same round.
+fn versus_tmq(cell: &Cell, v: Variant) -> Option<f64> {
+    let ours = cell.row(v)?;
+    let tmq = cell.row(Variant::Tmq)?;
+    let per_round: Vec<f64> = ours
+        .samples
+        .iter()
+        .zip(&tmq.samples)
+        .map(|(a, b)| a.headline() / b.headline())
+        .collect();
+    Some(median(&per_round))
+}
+
+fn print_targets(cells: &[Cell], timers: &[timer::Report]) {
+    println!("\n# targets (medians of per-round ratios to raw)");
+    let (mut pass, mut fail) = (0, 0);
+    let mut count = |ok: bool| if ok { pass += 1 } else { fail += 1 };
+    for cell in cells {
+        let name = |v: Variant| {
+            format!(
+                "{}/{}/{}/{}",
+                cell.workload.name(),
+                cell.transport.name(),
+                size_name(cell.size),
+                v.name()
+            )
+        };
+        let ratio = |v: Variant| cell.row(v).map(|r| median(&r.ratios));
+        match cell.workload {
+            Workload::Recv => {
+                let bound = if cell.size == 16 { 0.95 } else { 0.98 };
+                if let Some(r) = ratio(Variant::Calloop) {
+                    count(target(&name(Variant::Calloop), r, bound, true));
+                }
+            }
+            Workload::Send if cell.size == 16 => {
+                if let Some(r) = ratio(Variant::Calloop) {
+                    count(target(&name(Variant::Calloop), r, 0.90, true));
+                }
+                if let Some(r) = ratio(Variant::CalloopHandler) {
+                    count(target(&name(Variant::CalloopHandler), r, 0.95, true));
+                }
+            }
+            Workload::Send => {}
+            Workload::Rtt => {
+                if let Some(r) = ratio(Variant::Calloop) {
+                    count(target(&name(Variant::Calloop), r, 1.10, false));
+                }
+            }
+        }
+        if cell.size == 16 && cell.workload != Workload::Rtt {
+            for v in [Variant::Calloop, Variant::CalloopHandler] {
+                if let Some(x) = versus_tmq(cell, v) {
+                    count(target(&format!("{}-vs-tmq", name(v)), x, 3.0, true));
+                }
+            }
+        }
+    }
+    for t in timers.iter().filter(|t| t.flooded) {
+        count(target(
+            &format!("timer-p99-ms/{}", t.transport.name()),
+            t.p99 * 1e3,
+            2.0,
+            false,
+        ));
+    }
+    println!("targets: {pass} passed, {fail} failed");
+}
+
+fn main() {
+    let cfg = match Config::from_args() {
+        Ok(cfg) => cfg,
+        Err(msg) => {
+            eprintln!("{msg}");
+            std::process::exit(2);
+        }
+    };
+    let began = Instant::now();
+    let ipc_dir = tempfile::TempDir::new().expect("create a temporary directory for ipc endpoints");
+    println!(
+        "# calloop-zmq compare: {} mode, {} rounds per cell, libzmq {:?}, {} CPUs",
+        if cfg.quick { "quick" } else { "full" },
+        cfg.rounds,
+        calloop_zmq::zmq::version(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "# rate cells: messages/s; rtt cells: round-trip latency; ratio: to raw in the same round (rtt: lower is better); cpu/msg: process CPU time per message"
+    );
+    print_header();
+    let mut cells = Vec::new();
+    for workload in Workload::ALL {
+        for transport in Transport::ALL {
+            for size in SIZES {
+                let cell_name = format!(
+                    "{}/{}/{}",
+                    workload.name(),
+                    transport.name(),
+                    size_name(size)
+                );
+                if !cfg.wants_cell(&cell_name) {
+                    continue;
+                }
+                let spec = recv::Spec {
+                    transport,
+                    size,
+                    warmup: cfg.warmup(workload),
+                    count: cfg.count(workload, size),
+                };
+                let t = Instant::now();
+                let cell = run_cell(&cfg, workload, &spec, ipc_dir.path());
+                print_cell(&cell);
+                eprintln!("# {cell_name} took {:.1}s", t.elapsed().as_secs_f64());
+                cells.push(cell);
+            }
+        }
+    }
+
+    let mut timers = Vec::new();
+    if cfg.timer {
+        let secs = if cfg.quick { 0.5 } else { 2.0 } * cfg.scale.min(1.0);
+        println!("\n# 1 ms calloop timer on the loop of a calloop-zmq PULL, 16 B messages");
+        println!(
+            "{:<7} {:<8} {:>6} {:>9} {:>9} {:>9} {:>12}",
+            "trans", "flood", "fires", "p50", "p99", "max", "msgs/s"
+        );
+        let runs = [(Transport::Tcp, false)]
+            .into_iter()
+            .chain(Transport::ALL.into_iter().map(|t| (t, true)));
+        for (transport, flood) in runs {
+            let r = timer::measure(
+                transport,
+                flood,
+                Duration::from_secs_f64(secs),
+                ipc_dir.path(),
+            );
+            println!(
+                "{:<7} {:<8} {:>6} {:>9} {:>9} {:>9} {:>12}",
+                transport.name(),
+                if flood { "flood" } else { "idle" },
+                r.fires,
+                fmt_us(r.p50),
+                fmt_us(r.p99),
+                fmt_us(r.max),
+                fmt_rate(r.rate)
+            );
+            timers.push(r);
+        }
+    }
+
+    println!();
+    for cell in &cells {
+        for row in &cell.rows {
+            println!(
+                "RATIO {} {} {} {} {:.3}",
+                cell.workload.name(),
+                cell.transport.name(),
+                size_name(cell.size),
+                row.variant.name(),
+                median(&row.ratios)
+            );
+        }
+    }
+    print_targets(&cells, &timers);
+    println!("# total time {:.1}s", began.elapsed().as_secs_f64());
+}

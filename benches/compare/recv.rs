@@ -1,0 +1,165 @@
+//! `recv`: a blocking rust-zmq PUSH on its own thread floods; the variant
+//! under test receives on a PULL.
+//!
+//! The flood sends a warm-up first (which also proves the connection is up),
+//! waits for the go signal, then sends the measured messages without copying
+//! them. The clock starts right before the go signal and stops when the
+//! variant has the last message; the flood closes only after the variant
+//! acknowledged everything (libzmq#4660).
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use calloop_zmq::calloop::EventLoop;
+use calloop_zmq::{Event, ZmqSource, zmq};
+use futures::StreamExt;
+
+use crate::Variant;
+use crate::common::{
+    Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, send_static, socket, spawn,
+    tokio_runtime, wait_for,
+};
+
+/// What one measurement moves.
+pub struct Spec {
+    pub transport: crate::common::Transport,
+    pub size: usize,
+    pub warmup: usize,
+    pub count: usize,
+}
+
+pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Sample {
+    let site = Site::new(spec.transport, ipc_dir);
+    let (ep_tx, ep_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (ack_tx, ack_rx) = mpsc::channel::<()>();
+    let (peer_ctx, bind_ep, data) = (site.peer.clone(), site.bind.clone(), payload(spec.size));
+    let (warmup, count) = (spec.warmup, spec.count);
+    let flood = spawn("recv-flood", move || {
+        let mut s = socket(&peer_ctx, zmq::PUSH);
+        let _ = ep_tx.send(bind(&s, &bind_ep));
+        for _ in 0..warmup {
+            send_static(&mut s, data, "flood warm-up");
+        }
+        wait_for(&go_rx, "the go signal");
+        for _ in 0..count {
+            send_static(&mut s, data, "flood");
+        }
+        wait_for(&ack_rx, "the receiver's acknowledgement");
+    });
+    let ep = wait_for(&ep_rx, "the flood's endpoint");
+    let go = move || go_tx.send(()).expect("the flood thread is gone");
+    let ctx = &site.variant;
+    let sample = match variant {
+        Variant::Raw => raw(ctx, &ep, spec, go),
+        Variant::Poll => poll(ctx, &ep, spec, go),
+        Variant::Calloop => calloop(ctx, &ep, spec, go),
+        Variant::Tmq => tmq(ctx, &ep, spec, go),
+        Variant::CalloopHandler => unreachable!("recv has no handler variant"),
+    };
+    let _ = ack_tx.send(());
+    join(flood, "recv flood");
+    sample
+}
+
+/// Blocking receives into one reused message: the limit.
+fn raw(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
+    let s = socket(ctx, zmq::PULL);
+    s.connect(ep).expect("raw: connect");
+    let mut msg = zmq::Message::new();
+    for _ in 0..spec.warmup {
+        s.recv(&mut msg, 0).expect("raw: warm-up recv");
+    }
+    let start = Mark::now();
+    go();
+    for _ in 0..spec.count {
+        s.recv(&mut msg, 0).expect("raw: recv");
+    }
+    Sample::rate(spec.count, start, Mark::now())
+}
+
+/// A hand-written reactor: `zmq::poll`, then receive with `DONTWAIT` until
+/// `EAGAIN`.
+fn poll(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
+    let s = socket(ctx, zmq::PULL);
+    s.connect(ep).expect("poll: connect");
+    let mut msg = zmq::Message::new();
+    let mut got = 0;
+    let mut recv_until = |target: usize| {
+        let deadline = Instant::now() + WAIT;
+        while got < target {
+            zmq::poll(&mut [s.as_poll_item(zmq::POLLIN)], 100).expect("poll: zmq::poll");
+            loop {
+                match s.recv(&mut msg, zmq::DONTWAIT) {
+                    Ok(()) => got += 1,
+                    Err(zmq::Error::EAGAIN) => break,
+                    Err(e) => panic!("poll: recv: {e}"),
+                }
+            }
+            check_deadline(deadline, "poll: messages");
+        }
+    };
+    recv_until(spec.warmup);
+    let start = Mark::now();
+    go();
+    recv_until(spec.warmup + spec.count);
+    Sample::rate(spec.count, start, Mark::now())
+}
+
+/// calloop-zmq: a PULL `ZmqSource` on a calloop loop, counting in its handler.
+fn calloop(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
+    let source = ZmqSource::new(socket(ctx, zmq::PULL)).expect("calloop-zmq: build the source");
+    source.connect(ep).expect("calloop-zmq: connect");
+    let mut event_loop: EventLoop<usize> = EventLoop::try_new().expect("calloop: new loop");
+    source
+        .insert(&event_loop.handle(), |event, _, got: &mut usize| {
+            if let Event::Message(_) = event {
+                *got += 1;
+            }
+        })
+        .expect("calloop-zmq: insert the source");
+    let mut got = 0;
+    run_until(&mut event_loop, &mut got, spec.warmup);
+    let start = Mark::now();
+    go();
+    run_until(&mut event_loop, &mut got, spec.warmup + spec.count);
+    Sample::rate(spec.count, start, Mark::now())
+}
+
+/// Dispatches until `target` messages arrived, bounded by [`WAIT`].
+pub fn run_until(event_loop: &mut EventLoop<usize>, got: &mut usize, target: usize) {
+    let deadline = Instant::now() + WAIT;
+    while *got < target {
+        event_loop
+            .dispatch(Some(Duration::from_millis(100)), got)
+            .expect("calloop: dispatch");
+        check_deadline(deadline, "calloop-zmq: messages");
+    }
+}
+
+/// tmq's PULL stream on a current-thread tokio runtime.
+fn tmq(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
+    tokio_runtime().block_on(async {
+        let mut pull = tmq::pull(ctx).connect(ep).expect("tmq: connect");
+        let work = async {
+            for _ in 0..spec.warmup {
+                pull.next()
+                    .await
+                    .expect("tmq: stream ended")
+                    .expect("tmq: recv");
+            }
+            let start = Mark::now();
+            go();
+            for _ in 0..spec.count {
+                pull.next()
+                    .await
+                    .expect("tmq: stream ended")
+                    .expect("tmq: recv");
+            }
+            Sample::rate(spec.count, start, Mark::now())
+        };
+        tokio::time::timeout(WAIT, work)
+            .await
+            .expect("tmq: timed out receiving")
+    })
+}

@@ -1,0 +1,141 @@
+//! `rtt`: a blocking rust-zmq REQ on its own thread sends requests one at a
+//! time; the variant under test answers each on a REP inside its loop. The
+//! REQ times every round trip; the variant closes only after the REQ has the
+//! last reply.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use calloop_zmq::calloop::EventLoop;
+use calloop_zmq::{Event, ZmqSource, zmq};
+
+use crate::Variant;
+use crate::common::{
+    Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, percentile, send_static, socket,
+    spawn, tokio_runtime, wait_for,
+};
+use crate::recv::{Spec, run_until};
+
+pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Sample {
+    let site = Site::new(spec.transport, ipc_dir);
+    let (ep_tx, ep_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let (peer_ctx, bind_ep, data) = (site.peer.clone(), site.bind.clone(), payload(spec.size));
+    let (warmup, count) = (spec.warmup, spec.count);
+    let client = spawn("rtt-client", move || {
+        let mut s = socket(&peer_ctx, zmq::REQ);
+        let _ = ep_tx.send(bind(&s, &bind_ep));
+        let mut reply = zmq::Message::new();
+        for _ in 0..warmup {
+            send_static(&mut s, data, "client warm-up");
+            s.recv(&mut reply, 0).expect("client: warm-up reply");
+        }
+        let mut rtts = Vec::with_capacity(count);
+        let start = Mark::now();
+        for _ in 0..count {
+            let t = Instant::now();
+            send_static(&mut s, data, "client");
+            s.recv(&mut reply, 0).expect("client: reply");
+            rtts.push(t.elapsed().as_secs_f64());
+        }
+        let end = Mark::now();
+        let _ = done_tx.send(());
+        (rtts, end.cpu.saturating_sub(start.cpu))
+    });
+    let ep = wait_for(&ep_rx, "the client's endpoint");
+    let total = spec.warmup + spec.count;
+    let ctx = &site.variant;
+    match variant {
+        Variant::Raw => raw(ctx, &ep, total, &done_rx),
+        Variant::Poll => poll(ctx, &ep, total, &done_rx),
+        Variant::Calloop => calloop(ctx, &ep, total, &done_rx),
+        Variant::Tmq => tmq(ctx, &ep, total, &done_rx),
+        Variant::CalloopHandler => unreachable!("rtt replies from the handler already"),
+    }
+    let (mut rtts, cpu) = join(client, "rtt client");
+    rtts.sort_by(f64::total_cmp);
+    Sample::Latency {
+        p50: percentile(&rtts, 50.0),
+        p99: percentile(&rtts, 99.0),
+        cpu_per_msg: cpu.as_secs_f64() / spec.count as f64,
+    }
+}
+
+/// Blocking receive, then send the same message back.
+fn raw(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
+    let s = socket(ctx, zmq::REP);
+    s.connect(ep).expect("raw: connect");
+    for _ in 0..total {
+        let msg = s.recv_msg(0).expect("raw: recv");
+        s.send(msg, 0).expect("raw: send");
+    }
+    wait_for(done, "the client to finish");
+}
+
+/// `zmq::poll` for `POLLIN`, then answer every request until `EAGAIN`.
+fn poll(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
+    let s = socket(ctx, zmq::REP);
+    s.connect(ep).expect("poll: connect");
+    let deadline = Instant::now() + WAIT;
+    let mut answered = 0;
+    while answered < total {
+        zmq::poll(&mut [s.as_poll_item(zmq::POLLIN)], 100).expect("poll: zmq::poll");
+        loop {
+            match s.recv_msg(zmq::DONTWAIT) {
+                Ok(msg) => {
+                    s.send(msg, zmq::DONTWAIT).expect("poll: send");
+                    answered += 1;
+                }
+                Err(zmq::Error::EAGAIN) => break,
+                Err(e) => panic!("poll: recv: {e}"),
+            }
+        }
+        check_deadline(deadline, "poll: requests");
+    }
+    wait_for(done, "the client to finish");
+}
+
+/// A REP `ZmqSource` that replies from its handler.
+fn calloop(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
+    let source = ZmqSource::new(socket(ctx, zmq::REP)).expect("calloop-zmq: build the source");
+    source.connect(ep).expect("calloop-zmq: connect");
+    let mut event_loop: EventLoop<usize> = EventLoop::try_new().expect("calloop: new loop");
+    source
+        .insert(
+            &event_loop.handle(),
+            |event, socket, answered: &mut usize| {
+                if let Event::Message(request) = event {
+                    socket.send(request).expect("calloop-zmq: reply");
+                    *answered += 1;
+                }
+            },
+        )
+        .expect("calloop-zmq: insert the source");
+    let mut answered = 0;
+    run_until(&mut event_loop, &mut answered, total);
+    // Keep dispatching: the last reply may still sit in the outbox.
+    let deadline = Instant::now() + WAIT;
+    while done.try_recv().is_err() {
+        event_loop
+            .dispatch(Some(Duration::from_millis(5)), &mut answered)
+            .expect("calloop: dispatch");
+        check_deadline(deadline, "the client to finish");
+    }
+}
+
+/// tmq's REP on a current-thread tokio runtime.
+fn tmq(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
+    tokio_runtime().block_on(async {
+        let mut rep = tmq::reply(ctx).connect(ep).expect("tmq: connect");
+        let work = async move {
+            for _ in 0..total {
+                let (msg, sender) = rep.recv().await.expect("tmq: recv");
+                rep = sender.send(msg).await.expect("tmq: send");
+            }
+        };
+        tokio::time::timeout(WAIT, work)
+            .await
+            .expect("tmq: timed out answering");
+        wait_for(done, "the client to finish");
+    })
+}

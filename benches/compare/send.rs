@@ -1,0 +1,224 @@
+//! `send`: the variant under test sends through its normal send path to a
+//! blocking rust-zmq PULL on its own thread.
+//!
+//! The variant sends a warm-up and waits until the PULL has it (so the
+//! connection is up), then the clock starts and it sends the measured
+//! messages. The clock stops when the PULL has the last one; the variant
+//! closes only after that (the PULL's report is its acknowledgement).
+//! Every variant builds each message from the same bytes (one copy into a
+//! `zmq_msg_t`, as `Socket::send(&[u8])` does).
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use calloop_zmq::calloop::{Dispatcher, EventLoop};
+use calloop_zmq::{Multipart, SendError, ZmqSource, zmq};
+use futures::SinkExt;
+
+use crate::Variant;
+use crate::common::{
+    Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, socket, spawn, tokio_runtime,
+    wait_for,
+};
+use crate::recv::Spec;
+
+/// What the PULL thread reports.
+struct Sink {
+    /// The warm-up arrived.
+    warm: mpsc::Receiver<()>,
+    /// The last measured message arrived, at this mark.
+    done: mpsc::Receiver<Mark>,
+}
+
+pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Sample {
+    let site = Site::new(spec.transport, ipc_dir);
+    let (ep_tx, ep_rx) = mpsc::channel();
+    let (warm_tx, warm) = mpsc::channel();
+    let (done_tx, done) = mpsc::channel();
+    let (peer_ctx, bind_ep) = (site.peer.clone(), site.bind.clone());
+    let (warmup, count) = (spec.warmup, spec.count);
+    let pull = spawn("send-sink", move || {
+        let s = socket(&peer_ctx, zmq::PULL);
+        let _ = ep_tx.send(bind(&s, &bind_ep));
+        let mut msg = zmq::Message::new();
+        for _ in 0..warmup {
+            s.recv(&mut msg, 0).expect("sink: warm-up recv");
+        }
+        let _ = warm_tx.send(());
+        for _ in 0..count {
+            s.recv(&mut msg, 0).expect("sink: recv");
+        }
+        let _ = done_tx.send(Mark::now());
+    });
+    let ep = wait_for(&ep_rx, "the sink's endpoint");
+    let sink = Sink { warm, done };
+    let ctx = &site.variant;
+    let (start, end) = match variant {
+        Variant::Raw => raw(ctx, &ep, spec, &sink),
+        Variant::Poll => poll(ctx, &ep, spec, &sink),
+        Variant::Calloop => calloop_sender(ctx, &ep, spec, &sink),
+        Variant::CalloopHandler => calloop_handler(ctx, &ep, spec, &sink),
+        Variant::Tmq => tmq(ctx, &ep, spec, &sink),
+    };
+    join(pull, "send sink");
+    Sample::rate(spec.count, start, end)
+}
+
+/// Blocking sends: the limit.
+fn raw(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
+    let s = socket(ctx, zmq::PUSH);
+    s.connect(ep).expect("raw: connect");
+    let data = payload(spec.size);
+    for _ in 0..spec.warmup {
+        s.send(data, 0).expect("raw: warm-up send");
+    }
+    wait_for(&sink.warm, "the warm-up to arrive");
+    let start = Mark::now();
+    for _ in 0..spec.count {
+        s.send(data, 0).expect("raw: send");
+    }
+    (start, wait_for(&sink.done, "the sink to get everything"))
+}
+
+/// `DONTWAIT` sends; on `EAGAIN`, `zmq::poll` for `POLLOUT`.
+fn poll(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
+    let s = socket(ctx, zmq::PUSH);
+    s.connect(ep).expect("poll: connect");
+    let data = payload(spec.size);
+    let send_n = |n: usize| {
+        let deadline = Instant::now() + WAIT;
+        let mut sent = 0;
+        while sent < n {
+            match s.send(data, zmq::DONTWAIT) {
+                Ok(()) => sent += 1,
+                Err(zmq::Error::EAGAIN) => {
+                    zmq::poll(&mut [s.as_poll_item(zmq::POLLOUT)], 100).expect("poll: zmq::poll");
+                    check_deadline(deadline, "poll: room to send");
+                }
+                Err(e) => panic!("poll: send: {e}"),
+            }
+        }
+    };
+    send_n(spec.warmup);
+    wait_for(&sink.warm, "the warm-up to arrive");
+    let start = Mark::now();
+    send_n(spec.count);
+    (start, wait_for(&sink.done, "the sink to get everything"))
+}
+
+/// Dispatches `event_loop` until `rx` yields, bounded by [`WAIT`].
+fn dispatch_until<T, D>(event_loop: &mut EventLoop<D>, data: &mut D, rx: &mpsc::Receiver<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(v) = rx.try_recv() {
+            return v;
+        }
+        event_loop
+            .dispatch(Some(Duration::from_millis(5)), data)
+            .expect("calloop: dispatch");
+        check_deadline(deadline, "calloop-zmq: the sink");
+    }
+}
+
+/// calloop-zmq's `Sender`, fed by a producer thread (blocking `send`, which
+/// waits while the outbox is full); the loop thread only dispatches.
+fn calloop_sender(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
+    let source = ZmqSource::new(socket(ctx, zmq::PUSH)).expect("calloop-zmq: build the source");
+    source.connect(ep).expect("calloop-zmq: connect");
+    let sender = source.sender();
+    let mut event_loop: EventLoop<()> = EventLoop::try_new().expect("calloop: new loop");
+    source
+        .insert(&event_loop.handle(), |_, _, _| {})
+        .expect("calloop-zmq: insert the source");
+    let (start_tx, start_rx) = mpsc::channel::<()>();
+    let (warmup, count, data) = (spec.warmup, spec.count, payload(spec.size));
+    let producer = spawn("calloop-zmq-producer", move || {
+        for _ in 0..warmup {
+            sender
+                .send(data)
+                .expect("calloop-zmq: Sender::send warm-up");
+        }
+        wait_for(&start_rx, "the start signal");
+        for _ in 0..count {
+            sender.send(data).expect("calloop-zmq: Sender::send");
+        }
+    });
+    dispatch_until(&mut event_loop, &mut (), &sink.warm);
+    let start = Mark::now();
+    start_tx.send(()).expect("the producer thread is gone");
+    let end = dispatch_until(&mut event_loop, &mut (), &sink.done);
+    join(producer, "calloop-zmq producer");
+    (start, end)
+}
+
+/// calloop-zmq's `SocketHandle::send` (what a handler calls) on the loop
+/// thread: send until the outbox is full, then dispatch so the source
+/// flushes, and go on.
+fn calloop_handler(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
+    let source = ZmqSource::new(socket(ctx, zmq::PUSH)).expect("calloop-zmq: build the source");
+    source.connect(ep).expect("calloop-zmq: connect");
+    let mut event_loop: EventLoop<()> = EventLoop::try_new().expect("calloop: new loop");
+    let dispatcher = Dispatcher::new(source, |_, _, _: &mut ()| {});
+    event_loop
+        .handle()
+        .register_dispatcher(dispatcher.clone())
+        .expect("calloop-zmq: register the dispatcher");
+    let data = payload(spec.size);
+    let mut held: Option<Multipart> = None;
+    let mut send_all = |event_loop: &mut EventLoop<()>, n: usize| {
+        let deadline = Instant::now() + WAIT;
+        let mut sent = 0;
+        while sent < n {
+            {
+                let mut source = dispatcher.as_source_mut();
+                let socket = source.handle();
+                while sent < n {
+                    let msg = held.take().unwrap_or_else(|| Multipart::from(data));
+                    match socket.send(msg) {
+                        Ok(()) => sent += 1,
+                        Err(SendError::Full(msg)) => {
+                            held = Some(msg);
+                            break;
+                        }
+                        Err(e) => panic!("calloop-zmq: SocketHandle::send: {e}"),
+                    }
+                }
+            }
+            if held.is_some() {
+                event_loop
+                    .dispatch(Some(Duration::from_millis(5)), &mut ())
+                    .expect("calloop: dispatch");
+                check_deadline(deadline, "calloop-zmq: outbox room");
+            }
+        }
+    };
+    send_all(&mut event_loop, spec.warmup);
+    dispatch_until(&mut event_loop, &mut (), &sink.warm);
+    let start = Mark::now();
+    send_all(&mut event_loop, spec.count);
+    let end = dispatch_until(&mut event_loop, &mut (), &sink.done);
+    (start, end)
+}
+
+/// tmq's PUSH sink on a current-thread tokio runtime, one `send().await` per
+/// message.
+fn tmq(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
+    let data = payload(spec.size);
+    tokio_runtime().block_on(async {
+        let mut push = tmq::push(ctx).connect(ep).expect("tmq: connect");
+        let work = async {
+            for _ in 0..spec.warmup {
+                push.send(vec![data]).await.expect("tmq: warm-up send");
+            }
+            wait_for(&sink.warm, "the warm-up to arrive");
+            let start = Mark::now();
+            for _ in 0..spec.count {
+                push.send(vec![data]).await.expect("tmq: send");
+            }
+            (start, wait_for(&sink.done, "the sink to get everything"))
+        };
+        tokio::time::timeout(WAIT, work)
+            .await
+            .expect("tmq: timed out sending")
+    })
+}
