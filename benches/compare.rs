@@ -93,7 +93,7 @@ struct Config {
     rounds: usize,
     /// Only cells whose `workload/transport/size` contains one of these.
     filters: Vec<String>,
-    /// Only these variants (raw is always kept: ratios need it).
+    /// Only these variants (without raw, ratios are NaN; meant for profiling).
     only: Option<Vec<String>>,
     timer: bool,
     /// Multiplies every message count.
@@ -105,7 +105,7 @@ const USAGE: &str = "usage: cargo bench --bench compare -- [--quick] [--rounds N
   --quick        small counts, 2 rounds (under a minute)
   --rounds N     rounds per cell (default 5, quick 2)
   --scale F      multiply every message count by F
-  --only V,...   run only these variants (raw always runs: it is the reference)
+  --only V,...   run only these variants (ratios need raw among them; for profiling)
   --no-timer     skip the timer-lateness figure
   FILTER         run only cells whose workload/transport/size contains it, e.g. recv/tcp/16B";
 
@@ -155,16 +155,26 @@ impl Config {
         Ok(cfg)
     }
 
-    /// Messages (or round trips) measured per run, before `--scale`.
-    fn count(&self, workload: Workload, size: usize) -> usize {
-        let full = match (workload, size) {
-            (Workload::Rtt, _) => 4_000,
-            (_, 16) => 200_000,
-            (_, 1024) => 100_000,
-            _ => 10_000,
+    /// Messages (or round trips) of the calibration run that sizes a cell.
+    fn probe_count(&self, workload: Workload, size: usize) -> usize {
+        match (workload, size) {
+            (Workload::Rtt, _) => 300,
+            (_, 16) => 30_000,
+            (_, 1024) => 10_000,
+            _ => 2_000,
+        }
+    }
+
+    /// How long one `raw` run of a cell should take, in seconds: every
+    /// cell's count is sized from a calibration run of `raw`, so that fast
+    /// and slow transports alike get runs long enough to measure.
+    fn run_secs(&self, workload: Workload) -> f64 {
+        let full = match workload {
+            Workload::Rtt => 0.3,
+            _ => 0.2,
         };
-        let n = if self.quick { full / 10 } else { full };
-        ((n as f64 * self.scale) as usize).max(10)
+        let secs = if self.quick { full / 10.0 } else { full };
+        secs * self.scale
     }
 
     fn warmup(&self, workload: Workload) -> usize {
@@ -179,11 +189,9 @@ impl Config {
     }
 
     fn wants_variant(&self, v: Variant) -> bool {
-        v == Variant::Raw
-            || self
-                .only
-                .as_ref()
-                .is_none_or(|list| list.iter().any(|n| n == v.name()))
+        self.only
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|n| n == v.name()))
     }
 }
 
@@ -237,6 +245,34 @@ fn fmt_us(secs: f64) -> String {
     format!("{:.1}us", secs * 1e6)
 }
 
+fn measure(workload: Workload, v: Variant, spec: &recv::Spec, ipc_dir: &std::path::Path) -> Sample {
+    match workload {
+        Workload::Recv => recv::measure(v, spec, ipc_dir),
+        Workload::Send => send::measure(v, spec, ipc_dir),
+        Workload::Rtt => rtt::measure(v, spec, ipc_dir),
+    }
+}
+
+/// Sizes a cell: runs `raw` once with the probe count and scales the count
+/// to [`Config::run_secs`].
+fn calibrate(
+    cfg: &Config,
+    workload: Workload,
+    spec: &recv::Spec,
+    ipc_dir: &std::path::Path,
+) -> usize {
+    let probe = recv::Spec {
+        count: cfg.probe_count(workload, spec.size),
+        ..*spec
+    };
+    let secs = cfg.run_secs(workload);
+    let (n, lo) = match measure(workload, Variant::Raw, &probe, ipc_dir) {
+        Sample::Rate { per_sec, .. } => (per_sec * secs, 1_000.0),
+        Sample::Latency { p50, .. } => (secs / p50, 200.0),
+    };
+    n.clamp(lo, 5_000_000.0) as usize
+}
+
 fn run_cell(
     cfg: &Config,
     workload: Workload,
@@ -260,11 +296,7 @@ fn run_cell(
     for _round in 0..cfg.rounds {
         let mut raw = f64::NAN;
         for row in rows.iter_mut() {
-            let sample = match workload {
-                Workload::Recv => recv::measure(row.variant, spec, ipc_dir),
-                Workload::Send => send::measure(row.variant, spec, ipc_dir),
-                Workload::Rtt => rtt::measure(row.variant, spec, ipc_dir),
-            };
+            let sample = measure(workload, row.variant, spec, ipc_dir);
             if row.variant == Variant::Raw {
                 raw = sample.headline();
             }
@@ -449,16 +481,21 @@ fn main() {
                 if !cfg.wants_cell(&cell_name) {
                     continue;
                 }
-                let spec = recv::Spec {
+                let t = Instant::now();
+                let mut spec = recv::Spec {
                     transport,
                     size,
                     warmup: cfg.warmup(workload),
-                    count: cfg.count(workload, size),
+                    count: 0,
                 };
-                let t = Instant::now();
+                spec.count = calibrate(&cfg, workload, &spec, ipc_dir.path());
                 let cell = run_cell(&cfg, workload, &spec, ipc_dir.path());
                 print_cell(&cell);
-                eprintln!("# {cell_name} took {:.1}s", t.elapsed().as_secs_f64());
+                eprintln!(
+                    "# {cell_name}: {} per run, took {:.1}s",
+                    spec.count,
+                    t.elapsed().as_secs_f64()
+                );
                 cells.push(cell);
             }
         }
@@ -469,8 +506,22 @@ fn main() {
         let secs = if cfg.quick { 0.5 } else { 2.0 } * cfg.scale.min(1.0);
         println!("\n# 1 ms calloop timer on the loop of a calloop-zmq PULL, 16 B messages");
         println!(
-            "{:<7} {:<8} {:>6} {:>9} {:>9} {:>9} {:>12}",
-            "trans", "flood", "fires", "p50", "p99", "max", "msgs/s"
+            "# late>1ms: fires over 1 ms late; cpu-share: median share of wall time the loop \
+             thread was on a CPU in the periods before those fires (well under 1: it waited \
+             for a CPU); preempt/s: involuntary context switches of the loop thread"
+        );
+        println!(
+            "{:<7} {:<6} {:>6} {:>9} {:>9} {:>9} {:>11} {:>9} {:>9} {:>10}",
+            "trans",
+            "flood",
+            "fires",
+            "p50",
+            "p99",
+            "max",
+            "msgs/s",
+            "late>1ms",
+            "cpu-share",
+            "preempt/s"
         );
         let runs = [(Transport::Tcp, false)]
             .into_iter()
@@ -483,14 +534,17 @@ fn main() {
                 ipc_dir.path(),
             );
             println!(
-                "{:<7} {:<8} {:>6} {:>9} {:>9} {:>9} {:>12}",
+                "{:<7} {:<6} {:>6} {:>9} {:>9} {:>9} {:>11} {:>9} {:>9.2} {:>10.0}",
                 transport.name(),
                 if flood { "flood" } else { "idle" },
                 r.fires,
                 fmt_us(r.p50),
                 fmt_us(r.p99),
                 fmt_us(r.max),
-                fmt_rate(r.rate)
+                fmt_rate(r.rate),
+                r.late_fires,
+                r.late_cpu_share,
+                r.preempt_per_sec
             );
             timers.push(r);
         }

@@ -21,6 +21,7 @@ use crate::common::{
 };
 
 /// What one measurement moves.
+#[derive(Clone, Copy)]
 pub struct Spec {
     pub transport: crate::common::Transport,
     pub size: usize,

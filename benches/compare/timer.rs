@@ -32,6 +32,32 @@ pub struct Report {
     pub max: f64,
     /// Messages the loop received per second while the timer was measured.
     pub rate: f64,
+    /// Fires more than 1 ms late.
+    pub late_fires: usize,
+    /// Over the periods that ended in a fire more than 1 ms late: the share
+    /// of wall time the loop thread was on a CPU (median). Well under 1
+    /// means the thread was waiting for a CPU, not busy in the loop.
+    pub late_cpu_share: f64,
+    /// Involuntary context switches of the loop thread per second.
+    pub preempt_per_sec: f64,
+}
+
+/// CPU time this thread has used.
+fn thread_cpu() -> Duration {
+    // SAFETY: clock_gettime only writes the struct we hand it.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Involuntary context switches of this thread so far.
+fn thread_preemptions() -> i64 {
+    // SAFETY: getrusage only writes the struct we hand it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+    assert_eq!(rc, 0, "getrusage(RUSAGE_THREAD) failed");
+    usage.ru_nivcsw
 }
 
 #[derive(Default)]
@@ -39,6 +65,10 @@ struct State {
     got: usize,
     recording: bool,
     late: Vec<f64>,
+    /// Wall and thread CPU time at the previous fire.
+    prev: Option<(Instant, Duration)>,
+    /// On-CPU share of each period that ended in a fire over 1 ms late.
+    late_shares: Vec<f64>,
 }
 
 pub fn measure(
@@ -92,11 +122,17 @@ pub fn measure(
             Timer::from_duration(PERIOD),
             |deadline, _, state: &mut State| {
                 if state.recording {
-                    state.late.push(
-                        Instant::now()
-                            .saturating_duration_since(deadline)
-                            .as_secs_f64(),
-                    );
+                    let (now, cpu) = (Instant::now(), thread_cpu());
+                    let late = now.saturating_duration_since(deadline);
+                    state.late.push(late.as_secs_f64());
+                    if let Some((wall0, cpu0)) = state.prev
+                        && late > PERIOD
+                    {
+                        let wall = now.duration_since(wall0).as_secs_f64();
+                        let used = cpu.saturating_sub(cpu0).as_secs_f64();
+                        state.late_shares.push(used / wall.max(1e-9));
+                    }
+                    state.prev = Some((now, cpu));
                 }
                 TimeoutAction::ToInstant(deadline + PERIOD)
             },
@@ -118,12 +154,14 @@ pub fn measure(
     }
     let start = Instant::now();
     let got_before = state.got;
+    let preempt_before = thread_preemptions();
     state.recording = true;
     while start.elapsed() < duration {
         dispatch(&mut event_loop, &mut state);
     }
     state.recording = false;
     let secs = start.elapsed().as_secs_f64();
+    let preempt_per_sec = (thread_preemptions() - preempt_before) as f64 / secs;
     let rate = (state.got - got_before) as f64 / secs;
     stop.store(true, Ordering::Relaxed);
     if let Some(flooder) = flooder {
@@ -146,6 +184,8 @@ pub fn measure(
     }
     let mut late = std::mem::take(&mut state.late);
     late.sort_by(f64::total_cmp);
+    let mut shares = std::mem::take(&mut state.late_shares);
+    shares.sort_by(f64::total_cmp);
     Report {
         transport,
         flooded: flood,
@@ -154,5 +194,8 @@ pub fn measure(
         p99: percentile(&late, 99.0),
         max: late.last().copied().unwrap_or(f64::NAN),
         rate,
+        late_fires: shares.len(),
+        late_cpu_share: percentile(&shares, 50.0),
+        preempt_per_sec,
     }
 }
