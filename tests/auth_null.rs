@@ -145,9 +145,15 @@ fn lists_are_per_domain_and_unknown_domains_fail_closed() {
         .filter(|d| d.status == Status::Denied)
         .map(|d| (d.domain.as_str(), d.reason.as_str()))
         .collect();
-    assert!(reasons.contains(&("strict", "address on the deny list")), "{reasons:?}");
     assert!(
-        reasons.contains(&("unknown", "no policy for this ZAP domain and no \"*\" policy")),
+        reasons.contains(&("strict", "address on the deny list")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&(
+            "unknown",
+            "no policy for this ZAP domain and no \"*\" policy"
+        )),
         "{reasons:?}"
     );
 }

@@ -90,19 +90,22 @@ impl World {
         source.bind(endpoint).expect("bind server");
         let bound = calloop_zmq::endpoint::last_endpoint(source.socket()).expect("last endpoint");
         source
-            .insert(&self.event_loop.handle(), move |event, _, seen: &mut Seen| {
-                if let Event::Message(mut msg) = event {
-                    let frame = &mut msg.frames_mut()[0];
-                    let user_id = frame.gets("User-Id").map(str::to_owned);
-                    let role = frame.gets("Role").map(str::to_owned);
-                    seen.received.push(Received {
-                        server: tag,
-                        body: msg.to_vecs(),
-                        user_id,
-                        role,
-                    });
-                }
-            })
+            .insert(
+                &self.event_loop.handle(),
+                move |event, _, seen: &mut Seen| {
+                    if let Event::Message(mut msg) = event {
+                        let frame = &mut msg.frames_mut()[0];
+                        let user_id = frame.gets("User-Id").map(str::to_owned);
+                        let role = frame.gets("Role").map(str::to_owned);
+                        seen.received.push(Received {
+                            server: tag,
+                            body: msg.to_vecs(),
+                            user_id,
+                            role,
+                        });
+                    }
+                },
+            )
             .expect("insert server");
         bound
     }
@@ -143,7 +146,9 @@ impl World {
 
     /// Waits for the `n`th denial.
     pub fn wait_denials(&mut self, n: usize) {
-        self.wait_for(&format!("{n} ZAP denial(s)"), |s| s.count(Status::Denied) >= n);
+        self.wait_for(&format!("{n} ZAP denial(s)"), |s| {
+            s.count(Status::Denied) >= n
+        });
     }
 
     /// Waits until a message with text `body` arrived.
