@@ -122,7 +122,20 @@ struct Policy {
 }
 
 /// The authenticator's configuration: a cloneable, thread-safe handle.
-/// See the [module docs](self) for the rules it feeds.
+///
+/// Change it from any thread while the loop runs; the next handshake sees
+/// the change (connections already admitted stay up: ZAP only runs at
+/// handshake time).
+///
+/// The rules, per ZAP domain (the server socket's `ZMQ_ZAP_DOMAIN`), in order:
+/// 1. The domain's own entry applies, else the [`ANY_DOMAIN`] (`"*"`) entry,
+///    else the request is **denied** (fail closed).
+/// 2. Addresses, for every mechanism: if the allow list is non-empty, only
+///    listed addresses pass (the deny list is then ignored: allow wins, as in
+///    CZMQ's zauth); otherwise an address on the deny list is denied.
+/// 3. Mechanism: NULL passes; PLAIN needs a known user and its password;
+///    CURVE needs a listed client key, or "allow any key" for the domain;
+///    anything else (GSSAPI) is denied.
 ///
 /// Every method names the ZAP domain it changes; pass [`ANY_DOMAIN`] for the
 /// entry that covers every domain without its own.
