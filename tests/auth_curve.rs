@@ -337,3 +337,18 @@ fn key_pairs_round_trip_through_files() {
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "secret key file must be private");
 }
+
+#[test]
+fn reports_which_libzmq_is_linked() {
+    let available = curve_available();
+    println!(
+        "libzmq {:?}, zmq::has(\"curve\") = {available}",
+        zmq::version()
+    );
+    if std::env::var_os("CALLOOP_ZMQ_EXPECT_CURVE").is_some() {
+        assert!(
+            available,
+            "CALLOOP_ZMQ_EXPECT_CURVE is set but this libzmq has no CURVE"
+        );
+    }
+}

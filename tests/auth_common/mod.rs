@@ -165,10 +165,19 @@ impl World {
 
 /// Prints why a CURVE test is skipped and returns false when CURVE is not
 /// available in the linked libzmq.
+///
+/// With `CALLOOP_ZMQ_EXPECT_CURVE=1` (set by `.ci/run` in its system-libzmq
+/// pass) a missing CURVE fails the test instead: a link override that
+/// silently fell back to the bundled libzmq must not pass as "skipped".
 pub fn curve_or_skip(test: &str) -> bool {
     if calloop_zmq::auth::curve_available() {
         return true;
     }
+    assert!(
+        std::env::var_os("CALLOOP_ZMQ_EXPECT_CURVE").is_none(),
+        "{test}: CALLOOP_ZMQ_EXPECT_CURVE is set but zmq::has(\"curve\") is false: \
+         the system libzmq was not linked"
+    );
     println!(
         "SKIPPED {test}: this libzmq has no CURVE (zmq::has(\"curve\") is false; zmq 0.10 vendors \
          libzmq without libsodium). Run against the system libzmq to test it: see SECURITY.md."
