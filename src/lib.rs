@@ -70,6 +70,7 @@ mod outbox;
 mod source;
 mod stats;
 
+pub use auth::{AuthConfig, Authenticator};
 pub use endpoint::{bind, connect};
 pub use error::{Error, Result, SendError};
 pub use message::Multipart;
