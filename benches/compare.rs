@@ -103,7 +103,7 @@ struct Config {
 const USAGE: &str = "usage: cargo bench --bench compare -- [--quick] [--rounds N] [--scale F] \
 [--only VARIANT,...] [--no-timer] [FILTER ...]
   --quick        small counts, 2 rounds (under a minute)
-  --rounds N     rounds per cell (default 5, quick 2)
+  --rounds N     rounds per cell (default 7, quick 2)
   --scale F      multiply every message count by F
   --only V,...   run only these variants (ratios need raw among them; for profiling)
   --no-timer     skip the timer-lateness figure
@@ -150,7 +150,7 @@ impl Config {
             }
         }
         if cfg.rounds == 0 {
-            cfg.rounds = if cfg.quick { 2 } else { 5 };
+            cfg.rounds = if cfg.quick { 2 } else { 7 };
         }
         Ok(cfg)
     }
@@ -508,10 +508,11 @@ fn main() {
         println!(
             "# late>1ms: fires over 1 ms late; cpu-share: median share of wall time the loop \
              thread was on a CPU in the periods before those fires (well under 1: it waited \
-             for a CPU); preempt/s: involuntary context switches of the loop thread"
+             for a CPU); preempt/s: involuntary context switches of the loop thread; longest \
+             dispatch: wall / loop-thread CPU time of the longest single dispatch"
         );
         println!(
-            "{:<7} {:<6} {:>6} {:>9} {:>9} {:>9} {:>11} {:>9} {:>9} {:>10}",
+            "{:<7} {:<6} {:>6} {:>9} {:>9} {:>9} {:>11} {:>9} {:>9} {:>10} {:>22}",
             "trans",
             "flood",
             "fires",
@@ -521,7 +522,8 @@ fn main() {
             "msgs/s",
             "late>1ms",
             "cpu-share",
-            "preempt/s"
+            "preempt/s",
+            "longest dispatch"
         );
         let runs = [(Transport::Tcp, false)]
             .into_iter()
@@ -534,7 +536,7 @@ fn main() {
                 ipc_dir.path(),
             );
             println!(
-                "{:<7} {:<6} {:>6} {:>9} {:>9} {:>9} {:>11} {:>9} {:>9.2} {:>10.0}",
+                "{:<7} {:<6} {:>6} {:>9} {:>9} {:>9} {:>11} {:>9} {:>9.2} {:>10.0} {:>22}",
                 transport.name(),
                 if flood { "flood" } else { "idle" },
                 r.fires,
@@ -544,7 +546,12 @@ fn main() {
                 fmt_rate(r.rate),
                 r.late_fires,
                 r.late_cpu_share,
-                r.preempt_per_sec
+                r.preempt_per_sec,
+                format!(
+                    "{} / {}",
+                    fmt_us(r.longest_dispatch.0),
+                    fmt_us(r.longest_dispatch.1)
+                )
             );
             timers.push(r);
         }
