@@ -248,3 +248,12 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
+
+/// With `COMPARE_STATS=1` in the environment, prints a calloop-zmq source's
+/// counters after a run (EAGAINs, budget stops, wake-ups): what to look at
+/// first when a calloop-zmq figure looks off.
+pub fn print_stats(what: &str, stats: &calloop_zmq::Stats) {
+    if std::env::var_os("COMPARE_STATS").is_some_and(|v| v == "1") {
+        eprintln!("# stats {what}: {:?}", stats.snapshot());
+    }
+}

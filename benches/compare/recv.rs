@@ -16,8 +16,8 @@ use futures::StreamExt;
 
 use crate::Variant;
 use crate::common::{
-    Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, send_static, socket, spawn,
-    tokio_runtime, wait_for,
+    Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, print_stats, send_static,
+    socket, spawn, tokio_runtime, wait_for,
 };
 
 /// What one measurement moves.
@@ -111,6 +111,7 @@ fn poll(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample 
 fn calloop(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
     let source = ZmqSource::new(socket(ctx, zmq::PULL)).expect("calloop-zmq: build the source");
     source.connect(ep).expect("calloop-zmq: connect");
+    let stats = source.stats();
     let mut event_loop: EventLoop<usize> = EventLoop::try_new().expect("calloop: new loop");
     source
         .insert(&event_loop.handle(), |event, _, got: &mut usize| {
@@ -124,7 +125,9 @@ fn calloop(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Samp
     let start = Mark::now();
     go();
     run_until(&mut event_loop, &mut got, spec.warmup + spec.count);
-    Sample::rate(spec.count, start, Mark::now())
+    let end = Mark::now();
+    print_stats("recv calloop-zmq", &stats);
+    Sample::rate(spec.count, start, end)
 }
 
 /// Dispatches until `target` messages arrived, bounded by [`WAIT`].

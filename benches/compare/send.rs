@@ -17,8 +17,8 @@ use futures::SinkExt;
 
 use crate::Variant;
 use crate::common::{
-    Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, socket, spawn, tokio_runtime,
-    wait_for,
+    Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, print_stats, socket, spawn,
+    tokio_runtime, wait_for,
 };
 use crate::recv::Spec;
 
@@ -126,6 +126,7 @@ fn calloop_sender(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Ma
     let source = ZmqSource::new(socket(ctx, zmq::PUSH)).expect("calloop-zmq: build the source");
     source.connect(ep).expect("calloop-zmq: connect");
     let sender = source.sender();
+    let stats = source.stats();
     let mut event_loop: EventLoop<()> = EventLoop::try_new().expect("calloop: new loop");
     source
         .insert(&event_loop.handle(), |_, _, _| {})
@@ -148,16 +149,20 @@ fn calloop_sender(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Ma
     start_tx.send(()).expect("the producer thread is gone");
     let end = dispatch_until(&mut event_loop, &mut (), &sink.done);
     join(producer, "calloop-zmq producer");
+    print_stats("send calloop-zmq", &stats);
     (start, end)
 }
 
 /// calloop-zmq's `SocketHandle::send` (what a handler calls) on the loop
-/// thread: send until the outbox is full, then dispatch so the source
-/// flushes, and go on.
+/// thread, through `Dispatcher::as_source_mut`: send while the socket takes
+/// messages; once it pushes back (a message waits in the outbox), return to
+/// the loop, which sleeps until the socket is writable and flushes, as a
+/// handler that sends a few messages per event would.
 fn calloop_handler(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
     let source = ZmqSource::new(socket(ctx, zmq::PUSH)).expect("calloop-zmq: build the source");
     source.connect(ep).expect("calloop-zmq: connect");
     let mut event_loop: EventLoop<()> = EventLoop::try_new().expect("calloop: new loop");
+    let stats = source.stats();
     let dispatcher = Dispatcher::new(source, |_, _, _: &mut ()| {});
     event_loop
         .handle()
@@ -175,6 +180,10 @@ fn calloop_handler(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (M
                 while sent < n {
                     let msg = held.take().unwrap_or_else(|| Multipart::from(data));
                     match socket.send(msg) {
+                        Ok(()) if socket.pending() > 0 => {
+                            sent += 1;
+                            break;
+                        }
                         Ok(()) => sent += 1,
                         Err(SendError::Full(msg)) => {
                             held = Some(msg);
@@ -184,7 +193,7 @@ fn calloop_handler(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (M
                     }
                 }
             }
-            if held.is_some() {
+            if held.is_some() || dispatcher.as_source_mut().handle().pending() > 0 {
                 event_loop
                     .dispatch(Some(Duration::from_millis(5)), &mut ())
                     .expect("calloop: dispatch");
@@ -197,6 +206,7 @@ fn calloop_handler(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (M
     let start = Mark::now();
     send_all(&mut event_loop, spec.count);
     let end = dispatch_until(&mut event_loop, &mut (), &sink.done);
+    print_stats("send calloop-zmq-handler", &stats);
     (start, end)
 }
 
