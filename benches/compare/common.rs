@@ -257,3 +257,23 @@ pub fn print_stats(what: &str, stats: &calloop_zmq::Stats) {
         eprintln!("# stats {what}: {:?}", stats.snapshot());
     }
 }
+
+/// A calloop-zmq source with the library's defaults, or with the budget and
+/// outbox capacity from `COMPARE_BUDGET` / `COMPARE_OUTBOX` when set (for
+/// finding out what a figure depends on; the published figures use the
+/// defaults).
+pub fn zmq_source(socket: zmq::Socket) -> calloop_zmq::ZmqSource {
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let mut builder = calloop_zmq::ZmqSource::builder(socket);
+    if let Some(n) = env("COMPARE_BUDGET") {
+        builder = builder.budget(n);
+    }
+    if let Some(n) = env("COMPARE_OUTBOX") {
+        builder = builder.outbox_capacity(n);
+    }
+    builder.build().expect("calloop-zmq: build the source")
+}

@@ -11,13 +11,13 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::EventLoop;
-use calloop_zmq::{Event, ZmqSource, zmq};
+use calloop_zmq::{Event, zmq};
 use futures::StreamExt;
 
 use crate::Variant;
 use crate::common::{
     Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, print_stats, send_static,
-    socket, spawn, tokio_runtime, wait_for,
+    socket, spawn, tokio_runtime, wait_for, zmq_source,
 };
 
 /// What one measurement moves.
@@ -109,7 +109,7 @@ fn poll(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample 
 
 /// calloop-zmq: a PULL `ZmqSource` on a calloop loop, counting in its handler.
 fn calloop(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
-    let source = ZmqSource::new(socket(ctx, zmq::PULL)).expect("calloop-zmq: build the source");
+    let source = zmq_source(socket(ctx, zmq::PULL));
     source.connect(ep).expect("calloop-zmq: connect");
     let stats = source.stats();
     let mut event_loop: EventLoop<usize> = EventLoop::try_new().expect("calloop: new loop");

@@ -7,12 +7,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::EventLoop;
-use calloop_zmq::{Event, ZmqSource, zmq};
+use calloop_zmq::{Event, zmq};
 
 use crate::Variant;
 use crate::common::{
     Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, percentile, send_static, socket,
-    spawn, tokio_runtime, wait_for,
+    spawn, tokio_runtime, wait_for, zmq_source,
 };
 use crate::recv::{Spec, run_until};
 
@@ -97,7 +97,7 @@ fn poll(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
 
 /// A REP `ZmqSource` that replies from its handler.
 fn calloop(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
-    let source = ZmqSource::new(socket(ctx, zmq::REP)).expect("calloop-zmq: build the source");
+    let source = zmq_source(socket(ctx, zmq::REP));
     source.connect(ep).expect("calloop-zmq: connect");
     let mut event_loop: EventLoop<usize> = EventLoop::try_new().expect("calloop: new loop");
     source

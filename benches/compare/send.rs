@@ -12,13 +12,13 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::{Dispatcher, EventLoop};
-use calloop_zmq::{Multipart, SendError, ZmqSource, zmq};
+use calloop_zmq::{Multipart, SendError, zmq};
 use futures::SinkExt;
 
 use crate::Variant;
 use crate::common::{
     Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, print_stats, socket, spawn,
-    tokio_runtime, wait_for,
+    tokio_runtime, wait_for, zmq_source,
 };
 use crate::recv::Spec;
 
@@ -123,7 +123,7 @@ fn dispatch_until<T, D>(event_loop: &mut EventLoop<D>, data: &mut D, rx: &mpsc::
 /// calloop-zmq's `Sender`, fed by a producer thread (blocking `send`, which
 /// waits while the outbox is full); the loop thread only dispatches.
 fn calloop_sender(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
-    let source = ZmqSource::new(socket(ctx, zmq::PUSH)).expect("calloop-zmq: build the source");
+    let source = zmq_source(socket(ctx, zmq::PUSH));
     source.connect(ep).expect("calloop-zmq: connect");
     let sender = source.sender();
     let stats = source.stats();
@@ -159,7 +159,7 @@ fn calloop_sender(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Ma
 /// the loop, which sleeps until the socket is writable and flushes, as a
 /// handler that sends a few messages per event would.
 fn calloop_handler(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
-    let source = ZmqSource::new(socket(ctx, zmq::PUSH)).expect("calloop-zmq: build the source");
+    let source = zmq_source(socket(ctx, zmq::PUSH));
     source.connect(ep).expect("calloop-zmq: connect");
     let mut event_loop: EventLoop<()> = EventLoop::try_new().expect("calloop: new loop");
     let stats = source.stats();

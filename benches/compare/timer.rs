@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::calloop::timer::{TimeoutAction, Timer};
-use calloop_zmq::{Event, ZmqSource, zmq};
+use calloop_zmq::{Event, zmq};
 
 use crate::common::{
     Site, Transport, WAIT, bind, check_deadline, join, payload, percentile, send_static, socket,
-    spawn, wait_for,
+    spawn, wait_for, zmq_source,
 };
 
 const PERIOD: Duration = Duration::from_millis(1);
@@ -104,7 +104,7 @@ pub fn measure(
         })
     });
 
-    let source = ZmqSource::new(socket(&site.variant, zmq::PULL)).expect("build the source");
+    let source = zmq_source(socket(&site.variant, zmq::PULL));
     if flood {
         source
             .connect(&wait_for(&ep_rx, "the flood's endpoint"))
