@@ -107,7 +107,10 @@ const USAGE: &str = "usage: cargo bench --bench compare -- [--quick] [--rounds N
   --scale F      multiply every message count by F
   --only V,...   run only these variants (ratios need raw among them; for profiling)
   --no-timer     skip the timer-lateness figure
-  FILTER         run only cells whose workload/transport/size contains it, e.g. recv/tcp/16B";
+  FILTER         run only cells whose workload/transport/size contains it, e.g. recv/tcp/16B
+environment (for diagnosis; published figures use neither):
+  COMPARE_STATS=1               print each calloop-zmq source's counters after its run
+  COMPARE_BUDGET=N, COMPARE_OUTBOX=N   build the calloop-zmq sources with this budget / outbox capacity";
 
 impl Config {
     fn from_args() -> Result<Config, String> {
@@ -452,7 +455,7 @@ fn main() {
         Ok(cfg) => cfg,
         Err(msg) => {
             eprintln!("{msg}");
-            std::process::exit(2);
+            std::process::exit(if msg == USAGE { 0 } else { 2 });
         }
     };
     let began = Instant::now();
