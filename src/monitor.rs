@@ -563,11 +563,12 @@ impl EventSource for Monitor {
         F: FnMut(MonitorEvent, &mut ()),
     {
         self.source
-            .process_events(readiness, token, |event, _socket| match event {
-                Event::Message(msg) => callback(MonitorEvent::decode(&msg), &mut ()),
-                // The monitor never sends, so nothing can be refused; anything
-                // else a future core version adds is ignored here.
-                _ => {}
+            .process_events(readiness, token, |event, _socket| {
+                // The monitor never sends, so nothing can be refused; other
+                // events do not occur on a receive-only PAIR.
+                if let Event::Message(msg) = event {
+                    callback(MonitorEvent::decode(&msg), &mut ())
+                }
             })
     }
 
