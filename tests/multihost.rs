@@ -431,16 +431,14 @@ fn multihost_pipeline_survives_link_down() {
             early_done = Some(line);
         }
     }
-    // Tasks that arrived during the outage were already past the link.
-    let done = early_done.map_or_else(
-        || loop {
+    let done = early_done.unwrap_or_else(|| {
+        loop {
             let line = next_line("the sink's final count");
             if line.starts_with("DONE") {
                 break line;
             }
-        },
-        |line| line,
-    );
+        }
+    });
     let elapsed = start.elapsed();
     println!(
         "RELIABILITY multihost: tasks={TASKS} workers={WORKERS} link A-B down for {:.1}s \
