@@ -282,3 +282,40 @@ fn reliability_monitor_mask_and_unique_endpoints() {
     }
     drop(mb);
 }
+
+/// Runs `examples/monitor.rs` (built by `cargo test` next to the test
+/// binaries) and checks it reports a connect and a disconnect and exits.
+#[test]
+fn reliability_monitor_example_runs() {
+    let exe = std::env::current_exe().expect("current_exe");
+    let Some(example) = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join("examples").join("monitor"))
+        .filter(|p| p.exists())
+    else {
+        println!("SKIPPED reliability_monitor_example_runs: examples/monitor not built");
+        return;
+    };
+    let mut child = std::process::Command::new(&example)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run examples/monitor");
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("examples/monitor still running after {WAIT:?}; killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    assert!(status.success(), "examples/monitor failed: {status}\n{out}");
+    assert!(out.contains("handshake succeeded"), "{out}");
+    assert!(out.contains("disconnected"), "{out}");
+}

@@ -26,6 +26,14 @@ use reliability_common::{Child, WAIT, run_until, seq_bytes, seq_of};
 
 const ROLE: &str = "RELIABILITY_RESTART_ROLE";
 const PAYLOAD: usize = 1016;
+/// Kernel socket buffer size set on every socket of the test (`ZMQ_SNDBUF`,
+/// `ZMQ_RCVBUF`): fixed buffers (no TCP autotuning) make the loss bound tight.
+const SOCKBUF: i32 = 65_536;
+
+fn small_buffers(socket: &zmq::Socket) {
+    socket.set_sndbuf(SOCKBUF).unwrap();
+    socket.set_rcvbuf(SOCKBUF).unwrap();
+}
 /// A peer never lives longer than this, even if the test forgets it.
 const PEER_LIFETIME: Duration = Duration::from_secs(180);
 
@@ -49,6 +57,7 @@ fn reliability_restart_peer() {
         "pull_echo" => {
             let ack = std::env::var("RELIABILITY_ACK").expect("RELIABILITY_ACK");
             let push = ZmqSource::new(ctx.socket(zmq::PUSH).unwrap()).unwrap();
+            small_buffers(push.socket());
             push.connect(&ack).unwrap();
             let forward = push.sender();
             std::thread::spawn(move || {
@@ -61,6 +70,7 @@ fn reliability_restart_peer() {
                 }
             });
             let pull = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+            small_buffers(pull.socket());
             pull.bind(&data).unwrap();
             let mut event_loop: EventLoop<Sender> = EventLoop::try_new().unwrap();
             pull.insert(&event_loop.handle(), |event, _, forward: &mut Sender| {
@@ -82,6 +92,7 @@ fn reliability_restart_peer() {
         "router_echo" => {
             let router = ZmqSource::new(ctx.socket(zmq::ROUTER).unwrap()).unwrap();
             router.socket().set_router_mandatory(true).unwrap();
+            small_buffers(router.socket());
             router.bind(&data).unwrap();
             let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
             router
@@ -249,6 +260,7 @@ fn kill_and_restart(pattern: Pattern, transport: Transport) {
     };
     let source = ZmqSource::new(ctx.socket(socket_type).unwrap()).unwrap();
     source.socket().set_reconnect_ivl(20).unwrap();
+    small_buffers(source.socket());
     source.connect(&data).unwrap();
     source.socket().set_reconnect_ivl_max(100).unwrap();
     let monitor = Monitor::attach_source(
@@ -283,6 +295,7 @@ fn kill_and_restart(pattern: Pattern, transport: Transport) {
     match pattern {
         Pattern::PushPull => {
             let ack = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+            small_buffers(ack.socket());
             let ack_ep = match transport {
                 Transport::Ipc => format!("ipc://{}/ack", dir.path().display()),
                 Transport::Tcp => "tcp://127.0.0.1:*".to_string(),
@@ -363,13 +376,9 @@ fn kill_and_restart(pattern: Pattern, transport: Transport) {
     // What may be in flight when a peer dies: our pipe (SNDHWM) and its
     // (RCVHWM) each way, the peer's own outbox, and the kernel's socket
     // buffers each way (1 KiB messages).
-    let sysctl = |name: &str| -> u64 {
-        std::fs::read_to_string(format!("/proc/sys/net/core/{name}"))
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(212_992)
-    };
-    let kernel = 2 * 2 * (sysctl("wmem_default") + sysctl("rmem_default")) / (PAYLOAD as u64 + 8);
+    // Linux doubles SO_SNDBUF/SO_RCVBUF; a direction holds at most the
+    // sender's send buffer plus the receiver's receive buffer; two directions.
+    let kernel = 2 * (2 * 2 * SOCKBUF as u64) / (PAYLOAD as u64 + 8);
     let allowed = match pattern {
         Pattern::PushPull => 2 * (sndhwm + rcvhwm) + 1024 + kernel,
         Pattern::DealerRouter => 2 * DEALER_WINDOW,
