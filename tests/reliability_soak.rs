@@ -76,13 +76,26 @@ fn report(name: &str, n: u64, check: &SeqCheck, elapsed: Duration, rss_start: u6
 
 #[test]
 fn reliability_soak_push_pull() {
+    soak_push_pull("soak PUSH/PULL tcp", "tcp://127.0.0.1:*", 0);
+}
+
+/// The same over ipc, with three-frame messages: multipart atomicity and
+/// order over another transport.
+#[test]
+fn reliability_soak_push_pull_ipc_multipart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let endpoint = format!("ipc://{}/soak", dir.path().display());
+    soak_push_pull("soak PUSH/PULL ipc 3-frame", &endpoint, 2);
+}
+
+fn soak_push_pull(name: &str, bind: &str, extra_frames: usize) {
     let n = soak_count();
     let ctx = zmq::Context::new();
     let rss_start = rss_bytes();
     let mem = MemWatch::start();
 
     let pull = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
-    pull.bind("tcp://127.0.0.1:*").unwrap();
+    pull.bind(bind).unwrap();
     let endpoint = calloop_zmq::endpoint::last_endpoint(pull.socket()).unwrap();
 
     // Producer end: its own loop on its own thread, fed by a worker thread
@@ -118,7 +131,11 @@ fn reliability_soak_push_pull() {
     });
     let feeder = thread::spawn(move || {
         for seq in 0..n {
-            if let Err(e) = sender.send_timeout(seq_bytes(seq), Duration::from_secs(60)) {
+            let mut msg = Multipart::from(seq_bytes(seq));
+            for i in 0..extra_frames {
+                msg.push(format!("frame {i} of {seq}").into_bytes());
+            }
+            if let Err(e) = sender.send_timeout(msg, Duration::from_secs(60)) {
                 panic!("feeding {seq}: {e}");
             }
         }
@@ -128,7 +145,15 @@ fn reliability_soak_push_pull() {
     let mut event_loop: EventLoop<SeqCheck> = EventLoop::try_new().unwrap();
     pull.insert(&event_loop.handle(), |event, _, check: &mut SeqCheck| {
         if let Event::Message(msg) = event {
-            check.push(seq_of(&msg[0]).expect("8-byte sequence frame"));
+            let seq = seq_of(&msg[0]).expect("8-byte sequence frame");
+            assert_eq!(msg.len(), 1 + extra_frames, "message {seq} arrived whole");
+            if extra_frames > 0 {
+                assert_eq!(
+                    msg.frame_str(extra_frames),
+                    Some(&*format!("frame {} of {seq}", extra_frames - 1))
+                );
+            }
+            check.push(seq);
         }
     })
     .unwrap();
@@ -145,7 +170,7 @@ fn reliability_soak_push_pull() {
     feeder.join().expect("feeder");
     let out = producer.join().expect("producer loop");
     let peak = mem.finish();
-    report("soak PUSH/PULL tcp", n, &check, elapsed, rss_start, peak);
+    report(name, n, &check, elapsed, rss_start, peak);
     assert!(check.clean(), "{check:?}");
     assert_eq!(check.received, n);
     assert_eq!(out.messages_out, n);
