@@ -115,8 +115,11 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub rcvhwm: Option<i32>,
 
-    /// Allow IPv6 on tcp endpoints (ZMQ_IPV6), e.g. tcp://[::1]:5555.
-    #[arg(long)]
+    // Not a doc comment: rustdoc would read [::1] as a link.
+    #[arg(
+        long,
+        help = "Allow IPv6 on tcp endpoints (ZMQ_IPV6), e.g. tcp://[::1]:5555"
+    )]
     pub ipv6: bool,
 
     /// Messages the socket's outbox holds before stdin reading waits.

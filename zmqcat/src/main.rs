@@ -6,7 +6,7 @@
 //! The program is one calloop event loop: the socket (a
 //! `calloop_zmq::ZmqSource`), a SIGINT/SIGTERM source, timers for
 //! `--timeout` and the rate line, and a channel from the thread that reads
-//! stdin. Modules: [`args`] (the command line), [`format`] (output formats
+//! stdin. Modules: [`args`] (the command line), [`mod@format`] (output formats
 //! and input parsing), [`input`] (the stdin thread), [`progress`] (rates and
 //! summary), [`session`] (the loop).
 

@@ -76,7 +76,10 @@ impl State {
         }
         self.received += 1;
         self.output.write(&msg, &mut self.pending_out);
-        if self.echo {
+        // STREAM reports a peer connecting or leaving as [id, ""]; sending
+        // that back would close the connection, so it is not echoed.
+        let stream_event = self.kind == SocketKind::Stream && msg.frame(1) == Some(&[][..]);
+        if self.echo && !stream_event {
             if let Err(e) = socket.send(msg) {
                 self.progress.note(&format!("zmqcat: echo failed: {e}"));
             }

@@ -475,3 +475,58 @@ fn help_teaches_with_examples() {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }
 }
+
+#[test]
+fn stream_echoes_raw_tcp() {
+    let stream = Proc::start(&[
+        "stream",
+        "--bind",
+        "tcp://127.0.0.1:*",
+        "--echo",
+        "-f",
+        "hex",
+    ]);
+    let endpoint = stream.bound_endpoint();
+    let address = endpoint.trim_start_matches("tcp://");
+    let mut tcp = std::net::TcpStream::connect(address).expect("connect to zmqcat stream");
+    tcp.set_read_timeout(Some(WAIT)).unwrap();
+    tcp.write_all(b"ping").unwrap();
+    let mut reply = [0u8; 4];
+    tcp.read_exact(&mut reply).expect("echo within 20 s");
+    assert_eq!(&reply, b"ping");
+    // First the connection notice [id, ""], then the data, both in hex.
+    let connected = stream.stdout_line();
+    assert!(connected.ends_with('\t'), "{connected:?}");
+    let data = stream.stdout_line();
+    assert!(data.ends_with("\t70696e67"), "{data:?}");
+    stream.signal("TERM");
+    let (status, _, err) = stream.finish();
+    assert!(status.success(), "{err}");
+}
+
+#[test]
+fn pipe_over_ipv6_loopback() {
+    let pull = Proc::start(&[
+        "pull",
+        "--ipv6",
+        "-b",
+        "tcp://[::1]:*",
+        "-n",
+        "2",
+        "-t",
+        "20s",
+    ]);
+    let line = pull.stderr_line("zmqcat: ");
+    let Some(endpoint) = line.strip_prefix("zmqcat: bound to ") else {
+        // A machine without IPv6 on loopback: nothing to test here.
+        eprintln!("skipping: cannot bind [::1]: {line}");
+        return;
+    };
+    let mut push = Proc::start(&["push", "--ipv6", "-c", endpoint]);
+    push.write("six\nseven\n");
+    let (status, _, err) = push.finish();
+    assert!(status.success(), "{err}");
+    let (status, out, err) = pull.finish();
+    assert!(status.success(), "{err}");
+    assert_eq!(out, vec!["six", "seven"]);
+}
