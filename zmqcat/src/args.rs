@@ -41,10 +41,11 @@ passed before --count was reached), 2 for bad arguments.";
 /// they send and print it as the first frame of what they receive. Binary
 /// routing ids print as 0x... hex and are accepted back in that form.
 ///
-/// zmqcat stops when stdin ends (after everything was sent, and for REQ
-/// after the last reply), after --count messages, after --timeout, or on
-/// Ctrl-C / SIGTERM; it sends what is still queued (up to --linger) before
-/// it exits, then prints a summary on stderr.
+/// PUB, PUSH and REQ stop when stdin ends (once everything was sent and, for
+/// REQ, answered). Every type stops after --count messages, after --timeout,
+/// or on Ctrl-C / SIGTERM; the others keep receiving after stdin ends, as
+/// netcat does. At exit zmqcat still sends what is queued (up to --linger),
+/// then prints a summary on stderr.
 #[derive(Debug, Parser)]
 #[command(name = "zmqcat", version, after_help = EXAMPLES)]
 pub struct Args {
@@ -200,8 +201,8 @@ pub enum Format {
     Raw,
     /// Every frame as hex.
     Hex,
-    /// One JSON array per message; a frame is a string, or {"hex": "..."}
-    /// when it is not UTF-8.
+    /// One JSON array per line; a frame is a string, or {"hex": "..."}
+    /// when it is not UTF-8 (--delimiter does not apply).
     Json,
 }
 
