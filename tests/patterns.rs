@@ -1,27 +1,31 @@
 //! Every classic socket pattern, over every transport, on a calloop loop.
 //!
-//! The matrix at the bottom of this file turns each `fn pattern(Transport)`
+//! The `matrix!` at the bottom of this file turns each `fn pattern(Transport)`
 //! below into one test per transport, named `<pattern>::<transport>` (run one
-//! with `cargo test --test patterns pub_sub::tcp`). Each case runs both ends
-//! as [`ZmqSource`](calloop_zmq::ZmqSource)s on one [`EventLoop`] where the pattern allows, and the
-//! `*_thread_*` cases put a plain blocking rust-zmq socket on another thread
-//! as the peer. Every case checks that multipart messages arrive whole with
-//! their frames in order, the [`Multipart`] accessors, and the [`Stats`]
-//! counters afterwards.
+//! with `cargo test --test patterns pub_sub::tcp`), and every failure message
+//! starts with the case, e.g. `PUB->SUB over ipc: SUB: frame_str(1)`.
 //!
-//! STREAM speaks raw TCP to non-ZeroMQ peers; libzmq documents it for the
-//! tcp transport only (zmq_socket(3)), so its cases run over tcp alone.
+//! Each case runs both ends as [`ZmqSource`]s on one [`EventLoop`] where the
+//! pattern allows; the `*_thread_*` cases put a plain blocking rust-zmq socket
+//! on another thread as the peer. Every case checks that multipart messages
+//! arrive whole with their frames in order (empty frames included), the
+//! [`Multipart`] accessors, and the [`Stats`] counters afterwards.
 //!
-//! Nothing here sleeps to synchronise: the PUB->SUB slow-joiner problem is
-//! solved by publishing on a timer until the subscriber has heard something,
-//! or by letting an XPUB see the subscription before it publishes.
+//! STREAM exchanges raw bytes with non-ZeroMQ peers and libzmq supports it on
+//! the tcp transport only (zmq_socket(3)), so its cases run over tcp alone.
 //!
+//! Nothing here sleeps to synchronise. The PUB->SUB slow joiner is handled by
+//! publishing on a calloop timer until the subscriber has heard something, or
+//! by an XPUB that waits to see the subscription before it publishes.
+//!
+//! [`ZmqSource`]: calloop_zmq::ZmqSource
 //! [`Stats`]: calloop_zmq::Stats
 
 mod patterns_util;
 
 use std::cell::RefCell;
 use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -29,30 +33,32 @@ use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::calloop::timer::{TimeoutAction, Timer};
 use calloop_zmq::{Event, Multipart, SendError, zmq};
 use patterns_util::{
-    Case, Traffic, Transport, assert_traffic, bytes, check_frames, expect_message, mp, peer_recv,
-    peer_send, vecs,
+    Case, Traffic, Transport, WAIT, assert_traffic, bytes, check_frames, expect_message, mp,
+    must_send, peer_recv, peer_send, total_bytes, vecs,
 };
+
+/// Messages as their frames' bytes, the way the tests record what arrived.
+type Log = Vec<Vec<Vec<u8>>>;
 
 // ---------------------------------------------------------------- PAIR
 
-/// Two PAIR sources on one loop: a multipart (with an empty frame) goes one
+/// Two PAIR sources on one loop: a multipart with an empty frame goes one
 /// way, the handler answers through `SocketHandle::send`.
 fn pair(t: Transport) {
+    const PING: &[&str] = &["ping", "", "third frame"];
+    const PONG: &[&str] = &["pong", "2"];
     let case = Case::new("PAIR<->PAIR", t);
     let a = case.source(zmq::PAIR);
     let endpoint = case.bind(a.socket());
     let b = case.source(zmq::PAIR);
     case.connect(b.socket(), &endpoint);
     let (a_stats, b_stats) = (a.stats(), b.stats());
-
-    const PING: &[&str] = &["ping", "", "third frame"];
-    const PONG: &[&str] = &["pong", "2"];
     a.sender().try_send(mp(PING)).expect("queue the ping");
 
     #[derive(Default)]
     struct Seen {
-        at_a: Vec<Vec<Vec<u8>>>,
-        at_b: Vec<Vec<Vec<u8>>>,
+        at_a: Log,
+        at_b: Log,
     }
     let mut event_loop: EventLoop<Seen> = EventLoop::try_new().unwrap();
     let who = case.step("PAIR b");
@@ -62,9 +68,7 @@ fn pair(t: Transport) {
             let msg = expect_message(&who, event);
             check_frames(&who, &msg, PING);
             seen.at_b.push(msg.to_vecs());
-            socket
-                .send(mp(PONG))
-                .unwrap_or_else(|e| panic!("{who}: reply: {e}"));
+            must_send(&who, socket, mp(PONG));
         },
     )
     .unwrap();
@@ -82,27 +86,20 @@ fn pair(t: Transport) {
     });
     assert_eq!(seen.at_b, vec![vecs(PING)], "{case}");
     assert_eq!(seen.at_a, vec![vecs(PONG)], "{case}");
-    let a_traffic = Traffic {
-        messages_in: 1,
-        bytes_in: bytes(PONG),
-        messages_out: 1,
-        bytes_out: bytes(PING),
-        send_failures: 0,
-    };
+    let a_traffic = Traffic::none()
+        .sent(1, bytes(PING))
+        .received(1, bytes(PONG));
     assert_traffic(&case.step("PAIR a"), &a_stats, a_traffic);
-    let b_traffic = Traffic {
-        messages_in: 1,
-        bytes_in: bytes(PING),
-        messages_out: 1,
-        bytes_out: bytes(PONG),
-        send_failures: 0,
-    };
+    let b_traffic = Traffic::none()
+        .received(1, bytes(PING))
+        .sent(1, bytes(PONG));
     assert_traffic(&case.step("PAIR b"), &b_stats, b_traffic);
 }
 
-/// A PAIR source echoing to a blocking PAIR on another thread.
+/// A PAIR source echoing, from its handler, to a blocking PAIR on a thread.
 fn pair_thread_peer(t: Transport) {
     const ROUNDS: usize = 10;
+    let frames = |i: usize| vec!["echo".to_owned(), i.to_string(), String::new()];
     let case = Case::new("PAIR<->blocking PAIR", t);
     let echo = case.source(zmq::PAIR);
     let endpoint = case.bind(echo.socket());
@@ -114,8 +111,7 @@ fn pair_thread_peer(t: Transport) {
     let peer = case.spawn_peer("blocking PAIR", move || {
         let mut replies = Vec::new();
         for i in 0..ROUNDS {
-            let n = i.to_string();
-            peer_send(&peer_socket, &[b"echo", n.as_bytes(), b""], &what);
+            peer_send(&peer_socket, &frames(i), &what);
             replies.push(peer_recv(&peer_socket, &what));
         }
         (replies, peer_socket)
@@ -127,11 +123,9 @@ fn pair_thread_peer(t: Transport) {
         &event_loop.handle(),
         move |event, socket, echoed: &mut usize| {
             let msg = expect_message(&who, event);
-            check_frames(&who, &msg, &["echo", &echoed.to_string(), ""]);
+            check_frames(&who, &msg, &frames(*echoed));
             *echoed += 1;
-            socket
-                .send(msg)
-                .unwrap_or_else(|e| panic!("{who}: echo: {e}"));
+            must_send(&who, socket, msg);
         },
     )
     .unwrap();
@@ -140,31 +134,27 @@ fn pair_thread_peer(t: Transport) {
         peer.is_finished()
     });
     let (replies, _peer_socket) = peer.join();
-    let expected: Vec<_> = (0..ROUNDS)
-        .map(|i| vecs(&["echo", &i.to_string(), ""]))
-        .collect();
-    assert_eq!(replies, expected, "{case}");
-    let payload: u64 = (0..ROUNDS).map(|i| 4 + i.to_string().len() as u64).sum();
-    let traffic = Traffic {
-        messages_in: ROUNDS as u64,
-        bytes_in: payload,
-        messages_out: ROUNDS as u64,
-        bytes_out: payload,
-        send_failures: 0,
-    };
+    let expected: Log = (0..ROUNDS).map(|i| vecs(&frames(i))).collect();
+    assert_eq!(replies, expected, "{case}: what the blocking PAIR got back");
+    let payload = total_bytes(ROUNDS, frames);
+    let traffic = Traffic::none()
+        .received(ROUNDS, payload)
+        .sent(ROUNDS, payload);
     assert_traffic(&case.step("PAIR source"), &stats, traffic);
 }
 
 // ---------------------------------------------------------------- PUB/SUB
 
-/// PUB and SUB sources on one loop. A calloop timer publishes a filtered-out
-/// topic and a subscribed one every few milliseconds until the subscriber
-/// has heard three messages: that is how the slow joiner is handled without
-/// sleeping (messages published before the subscription reached the PUB are
-/// dropped by design).
+/// PUB and SUB sources on one loop. A calloop timer publishes an unwanted
+/// topic and the subscribed one every few milliseconds until the subscriber
+/// has heard three messages: the slow joiner (messages published before the
+/// subscription reached the PUB are dropped, by design) is waited out
+/// without sleeping.
 fn pub_sub(t: Transport) {
     const WANTED: usize = 3;
     const PERIOD: Duration = Duration::from_millis(2);
+    let news = |seq: u64| vec!["news".to_owned(), seq.to_string(), "ignore me".to_owned()];
+    let weather = |seq: u64| vec!["weather".to_owned(), seq.to_string(), "sunny".to_owned()];
     let case = Case::new("PUB->SUB", t);
     let publisher = case.source(zmq::PUB);
     let endpoint = case.bind(publisher.socket());
@@ -177,7 +167,7 @@ fn pub_sub(t: Transport) {
     #[derive(Default)]
     struct State {
         ticks: u64,
-        received: Vec<Vec<Vec<u8>>>,
+        received: Log,
     }
     let mut event_loop: EventLoop<State> = EventLoop::try_new().unwrap();
     let handle = event_loop.handle();
@@ -191,8 +181,9 @@ fn pub_sub(t: Transport) {
     subscriber
         .insert(&handle, move |event, _, state: &mut State| {
             let msg = expect_message(&who, event);
-            let seq = msg.frame_str(1).unwrap_or_default().to_owned();
-            check_frames(&who, &msg, &["weather", &seq, "sunny"]);
+            let seq = msg.frame_str(1).and_then(|s| s.parse().ok());
+            let seq = seq.unwrap_or_else(|| panic!("{who}: no sequence number in {msg:?}"));
+            check_frames(&who, &msg, &weather(seq));
             state.received.push(msg.to_vecs());
         })
         .unwrap();
@@ -204,12 +195,11 @@ fn pub_sub(t: Transport) {
                 if state.received.len() >= WANTED {
                     return TimeoutAction::Drop;
                 }
-                let seq = state.ticks.to_string();
+                for msg in [news(state.ticks), weather(state.ticks)] {
+                    out.try_send(mp(&msg))
+                        .unwrap_or_else(|e| panic!("{who}: {e}"));
+                }
                 state.ticks += 1;
-                out.try_send(mp(&["news", &seq, "ignore me"]))
-                    .unwrap_or_else(|e| panic!("{who}: {e}"));
-                out.try_send(mp(&["weather", &seq, "sunny"]))
-                    .unwrap_or_else(|e| panic!("{who}: {e}"));
                 TimeoutAction::ToDuration(PERIOD)
             },
         )
@@ -219,65 +209,49 @@ fn pub_sub(t: Transport) {
     case.run_until(&mut event_loop, &mut state, "3 weather messages", |s| {
         s.received.len() >= WANTED
     });
-    // The SUB counted exactly what its handler saw.
-    let sub_seen = sub_stats.snapshot();
-    assert_eq!(
-        sub_seen.messages_in,
-        state.received.len() as u64,
-        "{case}: SUB messages_in"
-    );
-    let sub_bytes: u64 = state
-        .received
-        .iter()
-        .flatten()
-        .map(|f| f.len() as u64)
-        .sum();
-    assert_eq!(sub_seen.bytes_in, sub_bytes, "{case}: SUB bytes_in");
-    assert_eq!(sub_seen.messages_out, 0, "{case}: SUB messages_out");
-
-    // Only the subscribed topic, in publishing order.
+    // Only the subscribed topic arrived (checked in the handler), in order.
     let seqs: Vec<u64> = state
         .received
         .iter()
-        .map(|m| {
-            String::from_utf8_lossy(&m[1])
-                .parse()
-                .expect("numeric sequence")
-        })
+        .map(|m| String::from_utf8_lossy(&m[1]).parse().unwrap())
         .collect();
     assert!(
         seqs.windows(2).all(|w| w[0] < w[1]),
         "{case}: out of order: {seqs:?}"
     );
+    // The SUB counted exactly what its handler saw.
+    let heard: u64 = state
+        .received
+        .iter()
+        .flatten()
+        .map(|f| f.len() as u64)
+        .sum();
+    let sub_traffic = Traffic::none().received(state.received.len(), heard);
+    assert_traffic(&case.step("SUB"), &sub_stats, sub_traffic);
 
-    // Every tick queued two messages; let the PUB flush the last batch, then
-    // check it counted every one (PUB never pushes back: it drops at HWM).
+    // Each tick queued two messages. The timer has stopped; once the PUB has
+    // flushed the last batch it must have counted every one as sent (a PUB
+    // never pushes back: without a subscriber libzmq drops, not refuses).
     let ticks = state.ticks;
     case.run_until(&mut event_loop, &mut state, "the PUB to flush", |_| {
-        out_flushed(&pub_stats, ticks)
+        pub_stats.snapshot().messages_out == 2 * ticks
     });
-    let pub_seen = pub_stats.snapshot();
-    assert_eq!(pub_seen.messages_in, 0, "{case}: PUB messages_in");
-    assert_eq!(pub_seen.send_failures, 0, "{case}: PUB send_failures");
-    let per_tick = |s: u64| {
-        bytes(&["news", &s.to_string(), "ignore me"]) + bytes(&["weather", &s.to_string(), "sunny"])
-    };
-    assert_eq!(
-        pub_seen.bytes_out,
-        (0..ticks).map(per_tick).sum::<u64>(),
-        "{case}: PUB bytes_out"
-    );
+    let published: u64 = (0..ticks)
+        .map(|s| bytes(&news(s)) + bytes(&weather(s)))
+        .sum();
+    let pub_traffic = Traffic::none().sent(2 * ticks as usize, published);
+    assert_traffic(&case.step("PUB"), &pub_stats, pub_traffic);
 }
 
-fn out_flushed(stats: &calloop_zmq::Stats, ticks: u64) -> bool {
-    stats.snapshot().messages_out == 2 * ticks
-}
-
-/// A SUB source fed by a blocking XPUB on another thread. The XPUB waits
-/// until the subscription reaches it, so every message it then publishes
-/// must arrive: an exact check, no slow joiner.
+/// A SUB source fed by a blocking XPUB on a thread. The XPUB waits until the
+/// subscription reaches it, so every message it then publishes must arrive:
+/// an exact check, no slow joiner. The SUB handler then subscribes to a
+/// second topic through `SocketHandle::socket`, which the XPUB sees too.
 fn pub_sub_thread_publisher(t: Transport) {
     const N: usize = 5;
+    let news = |i: usize| vec!["news".to_owned(), i.to_string()];
+    let weather = |i: usize| vec!["weather".to_owned(), i.to_string(), "sunny".to_owned()];
+    let extra = ["news", "after subscribing"];
     let case = Case::new("blocking XPUB->SUB", t);
     let subscriber = case.source(zmq::SUB);
     subscriber.socket().set_subscribe(b"weather").unwrap();
@@ -291,40 +265,54 @@ fn pub_sub_thread_publisher(t: Transport) {
         let subscription = peer_recv(&publisher, &what);
         assert_eq!(
             subscription,
-            vec![b"\x01weather".to_vec()],
-            "{what}: subscription"
+            vecs(&["\x01weather"]),
+            "{what}: first subscription"
         );
         for i in 0..N {
-            let n = i.to_string();
-            peer_send(&publisher, &[b"news", n.as_bytes()], &what);
-            peer_send(&publisher, &[b"weather", n.as_bytes(), b"sunny"], &what);
+            peer_send(&publisher, &news(i), &what);
+            peer_send(&publisher, &weather(i), &what);
         }
+        let subscription = peer_recv(&publisher, &what);
+        assert_eq!(
+            subscription,
+            vecs(&["\x01news"]),
+            "{what}: second subscription"
+        );
+        peer_send(&publisher, &extra, &what);
         publisher
     });
 
-    let mut event_loop: EventLoop<Vec<Vec<Vec<u8>>>> = EventLoop::try_new().unwrap();
+    let mut event_loop: EventLoop<Log> = EventLoop::try_new().unwrap();
     let who = case.step("SUB source");
     subscriber
-        .insert(&event_loop.handle(), move |event, _, got: &mut Vec<_>| {
+        .insert(&event_loop.handle(), move |event, socket, got: &mut Log| {
             let msg = expect_message(&who, event);
-            check_frames(&who, &msg, &["weather", &got.len().to_string(), "sunny"]);
+            if got.len() < N {
+                check_frames(&who, &msg, &weather(got.len()));
+            } else {
+                // The news published before this subscription never comes.
+                check_frames(&who, &msg, &extra);
+            }
             got.push(msg.to_vecs());
+            if got.len() == N {
+                socket.socket().set_subscribe(b"news").unwrap();
+            }
         })
         .unwrap();
     let mut got = Vec::new();
-    case.run_until(&mut event_loop, &mut got, "5 weather messages", |g| {
-        g.len() == N
-    });
+    case.run_until(
+        &mut event_loop,
+        &mut got,
+        "5 weather messages and one news",
+        |g| g.len() == N + 1,
+    );
     let _publisher = peer.join();
-    let payload: u64 = (0..N)
-        .map(|i| bytes(&["weather", &i.to_string(), "sunny"]))
-        .sum();
-    let traffic = Traffic {
-        messages_in: N as u64,
-        bytes_in: payload,
-        ..Traffic::default()
-    };
-    assert_traffic(&case.step("SUB source"), &stats, traffic);
+    let payload = total_bytes(N, weather) + bytes(&extra);
+    assert_traffic(
+        &case.step("SUB source"),
+        &stats,
+        Traffic::none().received(N + 1, payload),
+    );
 }
 
 // ---------------------------------------------------------------- REQ/REP
@@ -333,39 +321,36 @@ fn pub_sub_thread_publisher(t: Transport) {
 /// `SocketHandle::send`, the REQ handler sends the next request the same way.
 fn req_rep(t: Transport) {
     const ROUNDS: usize = 20;
+    let request = |i: usize| vec!["req".to_owned(), i.to_string(), "tail".to_owned()];
+    let reply = |i: usize| vec!["rep".to_owned(), i.to_string()];
     let case = Case::new("REQ<->REP", t);
     let rep = case.source(zmq::REP);
     let endpoint = case.bind(rep.socket());
     let req = case.source(zmq::REQ);
     case.connect(req.socket(), &endpoint);
     let (req_stats, rep_stats) = (req.stats(), rep.stats());
-    req.sender().try_send(mp(&["req", "0", "tail"])).unwrap();
+    req.sender().try_send(mp(&request(0))).unwrap();
 
-    let mut event_loop: EventLoop<Vec<Vec<Vec<u8>>>> = EventLoop::try_new().unwrap();
+    let mut event_loop: EventLoop<Log> = EventLoop::try_new().unwrap();
     let who = case.step("REP");
-    let mut served = 0usize;
+    let mut served = 0;
     rep.insert(&event_loop.handle(), move |event, socket, _| {
         let msg = expect_message(&who, event);
         // libzmq strips the envelope: the handler sees only the body.
-        check_frames(&who, &msg, &["req", &served.to_string(), "tail"]);
-        socket
-            .send(mp(&["rep", &served.to_string()]))
-            .unwrap_or_else(|e| panic!("{who}: reply: {e}"));
+        check_frames(&who, &msg, &request(served));
+        must_send(&who, socket, mp(&reply(served)));
         served += 1;
     })
     .unwrap();
     let who = case.step("REQ");
     req.insert(
         &event_loop.handle(),
-        move |event, socket, replies: &mut Vec<_>| {
+        move |event, socket, replies: &mut Log| {
             let msg = expect_message(&who, event);
-            check_frames(&who, &msg, &["rep", &replies.len().to_string()]);
+            check_frames(&who, &msg, &reply(replies.len()));
             replies.push(msg.to_vecs());
             if replies.len() < ROUNDS {
-                let next = replies.len().to_string();
-                socket
-                    .send(mp(&["req", &next, "tail"]))
-                    .unwrap_or_else(|e| panic!("{who}: next request: {e}"));
+                must_send(&who, socket, mp(&request(replies.len())));
             }
         },
     )
@@ -375,32 +360,22 @@ fn req_rep(t: Transport) {
     case.run_until(&mut event_loop, &mut replies, "20 replies", |r| {
         r.len() == ROUNDS
     });
-    let requests: u64 = (0..ROUNDS)
-        .map(|i| bytes(&["req", &i.to_string(), "tail"]))
-        .sum();
-    let answers: u64 = (0..ROUNDS).map(|i| bytes(&["rep", &i.to_string()])).sum();
-    let n = ROUNDS as u64;
-    let req_traffic = Traffic {
-        messages_in: n,
-        bytes_in: answers,
-        messages_out: n,
-        bytes_out: requests,
-        send_failures: 0,
-    };
+    let (asked, answered) = (total_bytes(ROUNDS, request), total_bytes(ROUNDS, reply));
+    let req_traffic = Traffic::none()
+        .sent(ROUNDS, asked)
+        .received(ROUNDS, answered);
     assert_traffic(&case.step("REQ"), &req_stats, req_traffic);
-    let rep_traffic = Traffic {
-        messages_in: n,
-        bytes_in: requests,
-        messages_out: n,
-        bytes_out: answers,
-        send_failures: 0,
-    };
+    let rep_traffic = Traffic::none()
+        .received(ROUNDS, asked)
+        .sent(ROUNDS, answered);
     assert_traffic(&case.step("REP"), &rep_stats, rep_traffic);
 }
 
-/// A REP source serving a blocking REQ client on another thread.
+/// A REP source serving a blocking REQ client on a thread.
 fn req_rep_thread_client(t: Transport) {
     const ROUNDS: usize = 10;
+    let question = |i: usize| vec!["question".to_owned(), i.to_string()];
+    let answer = |i: usize| vec![format!("answer {i}")];
     let case = Case::new("blocking REQ->REP", t);
     let rep = case.source(zmq::REP);
     let endpoint = case.bind(rep.socket());
@@ -410,9 +385,9 @@ fn req_rep_thread_client(t: Transport) {
     case.connect(&client, &endpoint);
     let what = case.step("blocking REQ");
     let peer = case.spawn_peer("blocking REQ", move || {
-        let replies: Vec<_> = (0..ROUNDS)
+        let replies: Log = (0..ROUNDS)
             .map(|i| {
-                peer_send(&client, &[b"question", i.to_string().as_bytes()], &what);
+                peer_send(&client, &question(i), &what);
                 peer_recv(&client, &what)
             })
             .collect();
@@ -421,65 +396,62 @@ fn req_rep_thread_client(t: Transport) {
 
     let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
     let who = case.step("REP source");
+    let mut served = 0;
     rep.insert(&event_loop.handle(), move |event, socket, _| {
         let msg = expect_message(&who, event);
-        assert_eq!(msg.frame_str(0), Some("question"), "{who}");
-        let answer = format!("answer {}", msg.frame_str(1).unwrap_or("?"));
-        socket
-            .send(answer)
-            .unwrap_or_else(|e| panic!("{who}: reply: {e}"));
+        check_frames(&who, &msg, &question(served));
+        must_send(&who, socket, mp(&answer(served)));
+        served += 1;
     })
     .unwrap();
     case.run_until(&mut event_loop, &mut (), "the client to finish", |_| {
         peer.is_finished()
     });
     let (replies, _client) = peer.join();
-    let expected: Vec<_> = (0..ROUNDS)
-        .map(|i| vec![format!("answer {i}").into_bytes()])
-        .collect();
-    assert_eq!(replies, expected, "{case}");
-    let snapshot = stats.snapshot();
-    assert_eq!(
-        (snapshot.messages_in, snapshot.messages_out),
-        (ROUNDS as u64, ROUNDS as u64),
-        "{case}"
-    );
+    let expected: Log = (0..ROUNDS).map(|i| vecs(&answer(i))).collect();
+    assert_eq!(replies, expected, "{case}: what the blocking REQ got");
+    let traffic = Traffic::none()
+        .received(ROUNDS, total_bytes(ROUNDS, question))
+        .sent(ROUNDS, total_bytes(ROUNDS, answer));
+    assert_traffic(&case.step("REP source"), &stats, traffic);
 }
 
-/// A REQ source talking to a blocking REP server on another thread.
+/// A REQ source talking to a blocking REP server on a thread (the REQ side
+/// binds, which ZeroMQ allows either way round).
 fn req_rep_thread_server(t: Transport) {
     const ROUNDS: usize = 10;
+    let request = |i: usize| vec!["q".to_owned(), i.to_string()];
+    let reply = |i: usize| vec!["q".to_owned(), i.to_string(), "seen".to_owned()];
     let case = Case::new("REQ->blocking REP", t);
     let req = case.source(zmq::REQ);
     let endpoint = case.bind(req.socket());
     let stats = req.stats();
-    req.sender().try_send(mp(&["q", "0"])).unwrap();
+    req.sender().try_send(mp(&request(0))).unwrap();
 
     let server = case.peer_socket(zmq::REP);
     case.connect(&server, &endpoint);
     let what = case.step("blocking REP");
     let peer = case.spawn_peer("blocking REP", move || {
         for _ in 0..ROUNDS {
-            let mut request = peer_recv(&server, &what);
-            request.push(b"seen".to_vec());
-            let frames: Vec<&[u8]> = request.iter().map(Vec::as_slice).collect();
-            peer_send(&server, &frames, &what);
+            let mut msg = peer_recv(&server, &what);
+            msg.push(b"seen".to_vec());
+            server
+                .send_multipart(msg, 0)
+                .unwrap_or_else(|e| panic!("{what}: reply: {e}"));
         }
         server
     });
 
-    let mut event_loop: EventLoop<Vec<Vec<Vec<u8>>>> = EventLoop::try_new().unwrap();
+    let mut event_loop: EventLoop<Log> = EventLoop::try_new().unwrap();
     let who = case.step("REQ source");
     req.insert(
         &event_loop.handle(),
-        move |event, socket, replies: &mut Vec<_>| {
+        move |event, socket, replies: &mut Log| {
             let msg = expect_message(&who, event);
-            check_frames(&who, &msg, &["q", &replies.len().to_string(), "seen"]);
+            check_frames(&who, &msg, &reply(replies.len()));
             replies.push(msg.to_vecs());
             if replies.len() < ROUNDS {
-                socket
-                    .send(mp(&["q", &replies.len().to_string()]))
-                    .unwrap_or_else(|e| panic!("{who}: next request: {e}"));
+                must_send(&who, socket, mp(&request(replies.len())));
             }
         },
     )
@@ -489,19 +461,21 @@ fn req_rep_thread_server(t: Transport) {
         r.len() == ROUNDS
     });
     let _server = peer.join();
-    let snapshot = stats.snapshot();
-    assert_eq!(
-        (snapshot.messages_in, snapshot.messages_out),
-        (ROUNDS as u64, ROUNDS as u64),
-        "{case}"
-    );
+    let traffic = Traffic::none()
+        .sent(ROUNDS, total_bytes(ROUNDS, request))
+        .received(ROUNDS, total_bytes(ROUNDS, reply));
+    assert_traffic(&case.step("REQ source"), &stats, traffic);
 }
 
-/// REQ's strict send/receive alternation, from the handler and from the
-/// outbox: a second request before the reply is refused with `EFSM` and the
-/// message comes back whole, by return value from `SocketHandle::send`, as
-/// `Event::SendFailed` from the outbox. The source keeps working after both.
+/// REQ's strict send/receive alternation. A second request before the reply
+/// is refused with `EFSM` and handed back whole: as the return value of
+/// `SocketHandle::send` in the handler, and as `Event::SendFailed` when two
+/// requests were queued in the outbox at once. The source keeps working.
 fn req_efsm(t: Transport) {
+    const FIRST: &[&str] = &["first", "1"];
+    const QUEUED: &[&str] = &["queued second", "2"];
+    const SECOND: &[&str] = &["second", "2"];
+    const THIRD: &[&str] = &["third", "3", ""];
     let case = Case::new("REQ twice (EFSM)", t);
     let rep = case.source(zmq::REP);
     let endpoint = case.bind(rep.socket());
@@ -510,22 +484,19 @@ fn req_efsm(t: Transport) {
     let stats = req.stats();
     // Two requests queued at once: the first goes, the second cannot.
     let out = req.sender();
-    out.try_send(mp(&["first", "1"])).unwrap();
-    out.try_send(mp(&["queued second", "2"])).unwrap();
+    out.try_send(mp(FIRST)).unwrap();
+    out.try_send(mp(QUEUED)).unwrap();
 
     #[derive(Default)]
     struct State {
-        replies: Vec<String>,
+        replies: Log,
         refused_by_handle: Vec<(Vec<Vec<u8>>, zmq::Error)>,
         refused_from_outbox: Vec<(Vec<Vec<u8>>, zmq::Error)>,
     }
     let mut event_loop: EventLoop<State> = EventLoop::try_new().unwrap();
     let who = case.step("REP");
     rep.insert(&event_loop.handle(), move |event, socket, _| {
-        let msg = expect_message(&who, event);
-        socket
-            .send(msg)
-            .unwrap_or_else(|e| panic!("{who}: reply: {e}"));
+        must_send(&who, socket, expect_message(&who, event));
     })
     .unwrap();
     let who = case.step("REQ");
@@ -533,26 +504,21 @@ fn req_efsm(t: Transport) {
         &event_loop.handle(),
         move |event, socket, state: &mut State| match event {
             Event::Message(reply) => {
-                state
-                    .replies
-                    .push(reply.frame_str(0).unwrap_or_default().to_owned());
+                state.replies.push(reply.to_vecs());
                 if state.replies.len() == 1 {
-                    socket
-                        .send(mp(&["second", "2"]))
-                        .unwrap_or_else(|e| panic!("{who}: second request: {e}"));
-                    match socket.send(mp(&["third", "3", ""])) {
+                    must_send(&who, socket, mp(SECOND));
+                    match socket.send(mp(THIRD)) {
                         Err(SendError::Failed { message, error }) => {
                             state.refused_by_handle.push((message.to_vecs(), error))
                         }
-                        other => panic!(
-                            "{who}: a send before the reply must fail with EFSM, got {other:?}"
-                        ),
+                        other => panic!("{who}: a send before the reply must fail, got {other:?}"),
                     }
                 }
             }
-            Event::SendFailed(failure) => state
-                .refused_from_outbox
-                .push((failure.message.to_vecs(), failure.error)),
+            Event::SendFailed(failure) => {
+                let refused = (failure.message.to_vecs(), failure.error);
+                state.refused_from_outbox.push(refused)
+            }
             other => panic!("{who}: unexpected {other:?}"),
         },
     )
@@ -562,22 +528,28 @@ fn req_efsm(t: Transport) {
     case.run_until(&mut event_loop, &mut state, "both replies", |s| {
         s.replies.len() == 2
     });
-    assert_eq!(state.replies, ["first", "second"], "{case}");
+    assert_eq!(state.replies, [vecs(FIRST), vecs(SECOND)], "{case}");
     assert_eq!(
         state.refused_from_outbox,
-        vec![(vecs(&["queued second", "2"]), zmq::Error::EFSM)],
+        [(vecs(QUEUED), zmq::Error::EFSM)],
         "{case}: the queued second request is handed back as Event::SendFailed"
     );
     assert_eq!(
         state.refused_by_handle,
-        vec![(vecs(&["third", "3", ""]), zmq::Error::EFSM)],
+        [(vecs(THIRD), zmq::Error::EFSM)],
         "{case}: SocketHandle::send hands the refused request back"
     );
-    let snapshot = stats.snapshot();
-    assert_eq!(snapshot.messages_out, 2, "{case}: REQ messages_out");
-    assert_eq!(snapshot.messages_in, 2, "{case}: REQ messages_in");
-    assert_eq!(snapshot.send_failures, 2, "{case}: REQ send_failures");
-    assert_eq!(snapshot.outbox_depth, 0, "{case}: nothing left queued");
+    let both = bytes(FIRST) + bytes(SECOND);
+    assert_traffic(
+        &case.step("REQ"),
+        &stats,
+        Traffic::none().sent(2, both).received(2, both).failed(2),
+    );
+    assert_eq!(
+        stats.snapshot().outbox_depth,
+        0,
+        "{case}: nothing left queued"
+    );
 }
 
 // ---------------------------------------------------------------- DEALER/ROUTER
@@ -588,91 +560,96 @@ fn req_efsm(t: Transport) {
 fn dealer_router(t: Transport) {
     const JOBS: usize = 3;
     const DEALERS: [&str; 2] = ["dealer-a", "dealer-b"];
+    let job = |i: usize| {
+        vec![
+            String::new(),
+            "job".to_owned(),
+            i.to_string(),
+            String::new(),
+        ]
+    };
+    let done = |d: usize, i: usize| {
+        vec![
+            String::new(),
+            "done".to_owned(),
+            i.to_string(),
+            DEALERS[d].to_owned(),
+        ]
+    };
+    let with_id = |d: usize, mut frames: Vec<String>| {
+        frames.insert(0, DEALERS[d].to_owned());
+        frames
+    };
     let case = Case::new("DEALER<->ROUTER", t);
     let router = case.source(zmq::ROUTER);
     let endpoint = case.bind(router.socket());
     let router_stats = router.stats();
 
-    type Got = Rc<RefCell<Vec<Vec<Vec<u8>>>>>;
     let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
-    let mut dealer_got: Vec<(Got, calloop_zmq::Stats)> = Vec::new();
-    for name in DEALERS {
+    let mut dealers = Vec::new();
+    for (d, name) in DEALERS.into_iter().enumerate() {
         let socket = case.socket(zmq::DEALER);
         socket.set_identity(name.as_bytes()).unwrap();
         let dealer = case.wrap(socket);
         case.connect(dealer.socket(), &endpoint);
-        for job in 0..JOBS {
-            dealer
-                .sender()
-                .try_send(mp(&["", "job", &job.to_string(), ""]))
-                .unwrap();
+        for i in 0..JOBS {
+            dealer.sender().try_send(mp(&job(i))).unwrap();
         }
-        let got: Got = Rc::default();
-        dealer_got.push((got.clone(), dealer.stats()));
+        let got: Rc<RefCell<usize>> = Rc::default();
+        dealers.push((name, got.clone(), dealer.stats()));
         let who = case.step(name);
         dealer
             .insert(&event_loop.handle(), move |event, _, _| {
                 let msg = expect_message(&who, event);
-                let n = got.borrow().len().to_string();
-                check_frames(&who, &msg, &["", "done", &n, name]);
-                got.borrow_mut().push(msg.to_vecs());
+                check_frames(&who, &msg, &done(d, *got.borrow()));
+                *got.borrow_mut() += 1;
             })
             .unwrap();
     }
     let who = case.step("ROUTER");
-    let mut per_dealer = [0usize; 2];
+    let mut per_dealer = [0; DEALERS.len()];
     router
         .insert(&event_loop.handle(), move |event, socket, _| {
             let msg = expect_message(&who, event);
             let id = msg
-                .frame_str(0)
-                .unwrap_or_else(|| panic!("{who}: routing id"));
+                .first()
+                .unwrap_or_else(|| panic!("{who}: no routing id"));
             let d = DEALERS
                 .iter()
-                .position(|n| *n == id)
+                .position(|name| name.as_bytes() == id)
                 .unwrap_or_else(|| panic!("{who}: unknown routing id {id:?}"));
-            let n = per_dealer[d].to_string();
-            check_frames(&who, &msg, &[DEALERS[d], "", "job", &n, ""]);
+            let i = per_dealer[d];
+            check_frames(&who, &msg, &with_id(d, job(i)));
             per_dealer[d] += 1;
-            socket
-                .send(mp(&[DEALERS[d], "", "done", &n, DEALERS[d]]))
-                .unwrap_or_else(|e| panic!("{who}: reply: {e}"));
+            must_send(&who, socket, mp(&with_id(d, done(d, i))));
         })
         .unwrap();
 
     case.run_until(&mut event_loop, &mut (), "every reply", |_| {
-        dealer_got.iter().all(|(got, _)| got.borrow().len() == JOBS)
+        dealers.iter().all(|(_, got, _)| *got.borrow() == JOBS)
     });
-    let mut router_traffic = Traffic::default();
-    for (name, (got, stats)) in DEALERS.iter().zip(&dealer_got) {
-        let sent: u64 = (0..JOBS)
-            .map(|j| bytes(&["", "job", &j.to_string(), ""]))
-            .sum();
-        let received: u64 = (0..JOBS)
-            .map(|j| bytes(&["", "done", &j.to_string(), name]))
-            .sum();
-        assert_eq!(got.borrow().len(), JOBS, "{case}: {name}");
-        let traffic = Traffic {
-            messages_in: JOBS as u64,
-            bytes_in: received,
-            messages_out: JOBS as u64,
-            bytes_out: sent,
-            send_failures: 0,
-        };
+    let mut router_traffic = Traffic::none();
+    for (d, (name, _, stats)) in dealers.iter().enumerate() {
+        let (sent, received) = (total_bytes(JOBS, job), total_bytes(JOBS, |i| done(d, i)));
+        let traffic = Traffic::none().sent(JOBS, sent).received(JOBS, received);
         assert_traffic(&case.step(name), stats, traffic);
         // The ROUTER's side carries the routing id frame both ways.
-        let id = (name.len() * JOBS) as u64;
+        let ids = (name.len() * JOBS) as u64;
         router_traffic.messages_in += JOBS as u64;
-        router_traffic.bytes_in += sent + id;
+        router_traffic.bytes_in += sent + ids;
         router_traffic.messages_out += JOBS as u64;
-        router_traffic.bytes_out += received + id;
+        router_traffic.bytes_out += received + ids;
     }
     assert_traffic(&case.step("ROUTER"), &router_stats, router_traffic);
 }
 
-/// A ROUTER source serving a blocking DEALER on another thread.
+/// A ROUTER source serving a blocking DEALER on a thread; the handler replies
+/// by rewriting the received message in place, envelope and all.
 fn dealer_router_thread_dealer(t: Transport) {
     const JOBS: usize = 5;
+    let job = |i: usize| vec!["job".to_owned(), i.to_string(), String::new()];
+    let done = |i: usize| vec!["done".to_owned(), i.to_string(), String::new()];
+    let routed = |frames: Vec<String>| [vec!["worker".to_owned()], frames].concat();
     let case = Case::new("blocking DEALER->ROUTER", t);
     let router = case.source(zmq::ROUTER);
     let endpoint = case.bind(router.socket());
@@ -683,71 +660,55 @@ fn dealer_router_thread_dealer(t: Transport) {
     case.connect(&dealer, &endpoint);
     let what = case.step("blocking DEALER");
     let peer = case.spawn_peer("blocking DEALER", move || {
-        for job in 0..JOBS {
-            peer_send(&dealer, &[b"job", job.to_string().as_bytes(), b""], &what);
+        for i in 0..JOBS {
+            peer_send(&dealer, &job(i), &what);
         }
-        let replies: Vec<_> = (0..JOBS).map(|_| peer_recv(&dealer, &what)).collect();
+        let replies: Log = (0..JOBS).map(|_| peer_recv(&dealer, &what)).collect();
         (replies, dealer)
     });
 
     let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
     let who = case.step("ROUTER source");
-    let mut seen = 0usize;
+    let mut seen = 0;
     router
         .insert(&event_loop.handle(), move |event, socket, _| {
             let mut msg = expect_message(&who, event);
-            check_frames(&who, &msg, &["worker", "job", &seen.to_string(), ""]);
+            check_frames(&who, &msg, &routed(job(seen)));
             seen += 1;
-            // Reply by rewriting the message in place: same envelope.
             msg.frames_mut()[1] = zmq::Message::from("done");
-            socket
-                .send(msg)
-                .unwrap_or_else(|e| panic!("{who}: reply: {e}"));
+            must_send(&who, socket, msg);
         })
         .unwrap();
     case.run_until(&mut event_loop, &mut (), "the dealer to finish", |_| {
         peer.is_finished()
     });
     let (replies, _dealer) = peer.join();
-    let expected: Vec<_> = (0..JOBS)
-        .map(|j| vecs(&["done", &j.to_string(), ""]))
-        .collect();
-    assert_eq!(replies, expected, "{case}");
-    let jobs: u64 = (0..JOBS)
-        .map(|j| bytes(&["worker", "job", &j.to_string(), ""]))
-        .sum();
-    let dones: u64 = (0..JOBS)
-        .map(|j| bytes(&["worker", "done", &j.to_string(), ""]))
-        .sum();
-    let traffic = Traffic {
-        messages_in: JOBS as u64,
-        bytes_in: jobs,
-        messages_out: JOBS as u64,
-        bytes_out: dones,
-        send_failures: 0,
-    };
+    let expected: Log = (0..JOBS).map(|i| vecs(&done(i))).collect();
+    assert_eq!(replies, expected, "{case}: what the blocking DEALER got");
+    let traffic = Traffic::none()
+        .received(JOBS, total_bytes(JOBS, |i| routed(job(i))))
+        .sent(JOBS, total_bytes(JOBS, |i| routed(done(i))));
     assert_traffic(&case.step("ROUTER source"), &stats, traffic);
 }
 
 /// ROUTER with `ZMQ_ROUTER_MANDATORY`: a message to an unknown routing id is
 /// refused with `EHOSTUNREACH` and handed back whole, both from the outbox
 /// (as `Event::SendFailed`) and from `SocketHandle::send` (as
-/// `SendError::Failed`); the source goes on serving a known peer.
+/// `SendError::Failed`), and the source goes on serving a known peer.
 fn router_mandatory_unknown_peer(t: Transport) {
+    const QUEUED: &[&str] = &["nobody", "lost?", "", "no"];
+    const DIRECT: &[&str] = &["ghost", "boo"];
     let case = Case::new("ROUTER_MANDATORY to an unknown peer", t);
     let socket = case.socket(zmq::ROUTER);
     socket.set_router_mandatory(true).unwrap();
     let router = case.wrap(socket);
     let endpoint = case.bind(router.socket());
     let stats = router.stats();
-    router
-        .sender()
-        .try_send(mp(&["nobody", "lost?", "", "no"]))
-        .unwrap();
+    router.sender().try_send(mp(QUEUED)).unwrap();
 
-    let dealer_socket = case.socket(zmq::DEALER);
-    dealer_socket.set_identity(b"known").unwrap();
-    let dealer = case.wrap(dealer_socket);
+    let socket = case.socket(zmq::DEALER);
+    socket.set_identity(b"known").unwrap();
+    let dealer = case.wrap(socket);
     case.connect(dealer.socket(), &endpoint);
     dealer.sender().try_send("hello").unwrap();
 
@@ -755,7 +716,7 @@ fn router_mandatory_unknown_peer(t: Transport) {
     struct State {
         send_failed_events: Vec<(Vec<Vec<u8>>, zmq::Error)>,
         send_errors: Vec<(Vec<Vec<u8>>, zmq::Error)>,
-        dealer_got: Vec<Vec<Vec<u8>>>,
+        dealer_got: Log,
     }
     let mut event_loop: EventLoop<State> = EventLoop::try_new().unwrap();
     let who = case.step("ROUTER");
@@ -763,20 +724,19 @@ fn router_mandatory_unknown_peer(t: Transport) {
         .insert(
             &event_loop.handle(),
             move |event, socket, state: &mut State| match event {
-                Event::SendFailed(failure) => state
-                    .send_failed_events
-                    .push((failure.message.to_vecs(), failure.error)),
+                Event::SendFailed(failure) => {
+                    let refused = (failure.message.to_vecs(), failure.error);
+                    state.send_failed_events.push(refused)
+                }
                 Event::Message(msg) => {
                     check_frames(&who, &msg, &["known", "hello"]);
-                    match socket.send(mp(&["ghost", "boo"])) {
+                    match socket.send(mp(DIRECT)) {
                         Err(SendError::Failed { message, error }) => {
                             state.send_errors.push((message.to_vecs(), error))
                         }
                         other => panic!("{who}: expected EHOSTUNREACH, got {other:?}"),
                     }
-                    socket
-                        .send(mp(&["known", "welcome"]))
-                        .unwrap_or_else(|e| panic!("{who}: reply: {e}"));
+                    must_send(&who, socket, mp(&["known", "welcome"]));
                 }
                 other => panic!("{who}: unexpected {other:?}"),
             },
@@ -795,34 +755,41 @@ fn router_mandatory_unknown_peer(t: Transport) {
     });
     assert_eq!(
         state.send_failed_events,
-        vec![(
-            vecs(&["nobody", "lost?", "", "no"]),
-            zmq::Error::EHOSTUNREACH
-        )],
+        [(vecs(QUEUED), zmq::Error::EHOSTUNREACH)],
         "{case}: the queued message comes back whole in Event::SendFailed"
     );
     assert_eq!(
         state.send_errors,
-        vec![(vecs(&["ghost", "boo"]), zmq::Error::EHOSTUNREACH)],
-        "{case}: SocketHandle::send hands the message back"
+        [(vecs(DIRECT), zmq::Error::EHOSTUNREACH)],
+        "{case}: SocketHandle::send hands the message back whole"
     );
-    assert_eq!(state.dealer_got, vec![vecs(&["welcome"])], "{case}");
-    let traffic = Traffic {
-        messages_in: 1,
-        bytes_in: bytes(&["known", "hello"]),
-        messages_out: 1,
-        bytes_out: bytes(&["known", "welcome"]),
-        send_failures: 2,
-    };
+    assert_eq!(state.dealer_got, [vecs(&["welcome"])], "{case}");
+    let traffic = Traffic::none()
+        .received(1, bytes(&["known", "hello"]))
+        .sent(1, bytes(&["known", "welcome"]))
+        .failed(2);
     assert_traffic(&case.step("ROUTER"), &stats, traffic);
 }
 
 // ---------------------------------------------------------------- PUSH/PULL
 
-/// PUSH and PULL sources on one loop: a batch queued before the loop runs
-/// arrives whole and in order.
+/// PUSH and PULL sources on one loop: a batch queued before the loop runs,
+/// ending with a 1 MiB frame between small ones, arrives whole and in order.
 fn push_pull(t: Transport) {
     const N: usize = 200;
+    let big = "x".repeat(1 << 20);
+    let task = move |i: usize| {
+        if i == N - 1 {
+            vec!["big".to_owned(), big.clone(), "end".to_owned()]
+        } else {
+            vec![
+                "task".to_owned(),
+                i.to_string(),
+                String::new(),
+                "end".to_owned(),
+            ]
+        }
+    };
     let case = Case::new("PUSH->PULL", t);
     let pull = case.source(zmq::PULL);
     let endpoint = case.bind(pull.socket());
@@ -831,8 +798,7 @@ fn push_pull(t: Transport) {
     let (push_stats, pull_stats) = (push.stats(), pull.stats());
     let out = push.sender();
     for i in 0..N {
-        out.try_send(mp(&["task", &i.to_string(), "", "end"]))
-            .unwrap();
+        out.try_send(mp(&task(i))).unwrap();
     }
 
     let mut event_loop: EventLoop<usize> = EventLoop::try_new().unwrap();
@@ -842,42 +808,34 @@ fn push_pull(t: Transport) {
     })
     .unwrap();
     let who = case.step("PULL");
+    let expect = task.clone();
     pull.insert(&event_loop.handle(), move |event, _, got: &mut usize| {
         let msg = expect_message(&who, event);
-        check_frames(&who, &msg, &["task", &got.to_string(), "", "end"]);
+        check_frames(&who, &msg, &expect(*got));
         *got += 1;
     })
     .unwrap();
     let mut got = 0;
     case.run_until(&mut event_loop, &mut got, "200 tasks", |g| *g == N);
-    let payload: u64 = (0..N)
-        .map(|i| bytes(&["task", &i.to_string(), "", "end"]))
-        .sum();
-    let n = N as u64;
+    let payload = total_bytes(N, task);
     assert_traffic(
         &case.step("PUSH"),
         &push_stats,
-        Traffic {
-            messages_out: n,
-            bytes_out: payload,
-            ..Traffic::default()
-        },
+        Traffic::none().sent(N, payload),
     );
     assert_traffic(
         &case.step("PULL"),
         &pull_stats,
-        Traffic {
-            messages_in: n,
-            bytes_in: payload,
-            ..Traffic::default()
-        },
+        Traffic::none().received(N, payload),
     );
 }
 
-/// Both directions against blocking peers: a blocking PUSH thread feeds a
-/// PULL source, and a PUSH source feeds a blocking PULL thread.
+/// Both directions against blocking peers: a blocking PUSH on a thread feeds
+/// a PULL source, and a PUSH source feeds a blocking PULL on another thread.
 fn push_pull_thread_peers(t: Transport) {
     const N: usize = 100;
+    let up = |i: usize| vec!["up".to_owned(), i.to_string(), String::new()];
+    let down = |i: usize| vec!["down".to_owned(), i.to_string()];
     let case = Case::new("PUSH/PULL with blocking peers", t);
     let pull = case.source(zmq::PULL);
     let pull_endpoint = case.bind(pull.socket());
@@ -886,7 +844,7 @@ fn push_pull_thread_peers(t: Transport) {
     let (push_stats, pull_stats) = (push.stats(), pull.stats());
     let out = push.sender();
     for i in 0..N {
-        out.try_send(mp(&["down", &i.to_string()])).unwrap();
+        out.try_send(mp(&down(i))).unwrap();
     }
 
     let feeder = case.peer_socket(zmq::PUSH);
@@ -894,7 +852,7 @@ fn push_pull_thread_peers(t: Transport) {
     let what = case.step("blocking PUSH");
     let feeder = case.spawn_peer("blocking PUSH", move || {
         for i in 0..N {
-            peer_send(&feeder, &[b"up", i.to_string().as_bytes(), b""], &what);
+            peer_send(&feeder, &up(i), &what);
         }
         feeder
     });
@@ -902,7 +860,7 @@ fn push_pull_thread_peers(t: Transport) {
     case.connect(&drain, &push_endpoint);
     let what = case.step("blocking PULL");
     let drain = case.spawn_peer("blocking PULL", move || {
-        let got: Vec<_> = (0..N).map(|_| peer_recv(&drain, &what)).collect();
+        let got: Log = (0..N).map(|_| peer_recv(&drain, &what)).collect();
         (got, drain)
     });
 
@@ -911,7 +869,7 @@ fn push_pull_thread_peers(t: Transport) {
     let who = case.step("PULL source");
     pull.insert(&event_loop.handle(), move |event, _, got: &mut usize| {
         let msg = expect_message(&who, event);
-        check_frames(&who, &msg, &["up", &got.to_string(), ""]);
+        check_frames(&who, &msg, &up(*got));
         *got += 1;
     })
     .unwrap();
@@ -921,51 +879,38 @@ fn push_pull_thread_peers(t: Transport) {
     });
     let _feeder = feeder.join();
     let (drained, _drain) = drain.join();
-    let expected: Vec<_> = (0..N).map(|i| vecs(&["down", &i.to_string()])).collect();
+    let expected: Log = (0..N).map(|i| vecs(&down(i))).collect();
     assert_eq!(drained, expected, "{case}: what the blocking PULL got");
-    let up: u64 = (0..N).map(|i| bytes(&["up", &i.to_string(), ""])).sum();
-    let down: u64 = (0..N).map(|i| bytes(&["down", &i.to_string()])).sum();
-    let n = N as u64;
-    assert_traffic(
-        &case.step("PUSH source"),
-        &push_stats,
-        Traffic {
-            messages_out: n,
-            bytes_out: down,
-            ..Traffic::default()
-        },
-    );
-    assert_traffic(
-        &case.step("PULL source"),
-        &pull_stats,
-        Traffic {
-            messages_in: n,
-            bytes_in: up,
-            ..Traffic::default()
-        },
-    );
+    let sent = Traffic::none().sent(N, total_bytes(N, down));
+    assert_traffic(&case.step("PUSH source"), &push_stats, sent);
+    let received = Traffic::none().received(N, total_bytes(N, up));
+    assert_traffic(&case.step("PULL source"), &pull_stats, received);
 }
 
 // ---------------------------------------------------------------- XPUB/XSUB
 
 /// XPUB and XSUB sources on one loop. The XSUB subscribes by sending
 /// `\x01topic`; the XPUB handler sees the subscription and publishes back,
-/// first a message for another topic (which XPUB must filter out) then one
-/// for the subscribed topic. The XSUB then unsubscribes (`\x00topic`), which
-/// the XPUB handler sees too.
+/// first a message for another topic (which XPUB must filter out), then one
+/// for the subscribed topic. The XSUB then unsubscribes (`\x00topic`) from
+/// its handler, which the XPUB handler sees too.
 fn xpub_xsub(t: Transport) {
+    const SUBSCRIBE: &[&str] = &["\x01topic"];
+    const UNSUBSCRIBE: &[&str] = &["\x00topic"];
+    const OTHER: &[&str] = &["other", "filtered"];
+    const DATA: &[&str] = &["topic", "data", "1"];
     let case = Case::new("XPUB<->XSUB", t);
     let xpub = case.source(zmq::XPUB);
     let endpoint = case.bind(xpub.socket());
     let xsub = case.source(zmq::XSUB);
     case.connect(xsub.socket(), &endpoint);
     let (xpub_stats, xsub_stats) = (xpub.stats(), xsub.stats());
-    xsub.sender().try_send(&b"\x01topic"[..]).unwrap();
+    xsub.sender().try_send(mp(SUBSCRIBE)).unwrap();
 
     #[derive(Default)]
     struct State {
-        at_xpub: Vec<Vec<Vec<u8>>>,
-        at_xsub: Vec<Vec<Vec<u8>>>,
+        at_xpub: Log,
+        at_xsub: Log,
     }
     let mut event_loop: EventLoop<State> = EventLoop::try_new().unwrap();
     let who = case.step("XPUB");
@@ -973,15 +918,10 @@ fn xpub_xsub(t: Transport) {
         &event_loop.handle(),
         move |event, socket, state: &mut State| {
             let msg = expect_message(&who, event);
-            assert_eq!(msg.len(), 1, "{who}: a subscription message is one frame");
             state.at_xpub.push(msg.to_vecs());
-            if msg[0] == *b"\x01topic" {
-                socket
-                    .send(mp(&["other", "filtered"]))
-                    .unwrap_or_else(|e| panic!("{who}: {e}"));
-                socket
-                    .send(mp(&["topic", "data", "1"]))
-                    .unwrap_or_else(|e| panic!("{who}: {e}"));
+            if msg.to_vecs() == vecs(SUBSCRIBE) {
+                must_send(&who, socket, mp(OTHER));
+                must_send(&who, socket, mp(DATA));
             }
         },
     )
@@ -991,58 +931,42 @@ fn xpub_xsub(t: Transport) {
         &event_loop.handle(),
         move |event, socket, state: &mut State| {
             let msg = expect_message(&who, event);
-            check_frames(&who, &msg, &["topic", "data", "1"]);
+            check_frames(&who, &msg, DATA);
             state.at_xsub.push(msg.to_vecs());
-            socket
-                .send(&b"\x00topic"[..])
-                .unwrap_or_else(|e| panic!("{who}: unsubscribe: {e}"));
+            must_send(&who, socket, mp(UNSUBSCRIBE));
         },
     )
     .unwrap();
 
     let mut state = State::default();
-    case.run_until(
-        &mut event_loop,
-        &mut state,
-        "data at XSUB and the unsubscription at XPUB",
-        |s| !s.at_xsub.is_empty() && s.at_xpub.len() == 2,
-    );
+    let step = "data at the XSUB and the unsubscription at the XPUB";
+    case.run_until(&mut event_loop, &mut state, step, |s| {
+        !s.at_xsub.is_empty() && s.at_xpub.len() == 2
+    });
     assert_eq!(
         state.at_xpub,
-        vec![vec![b"\x01topic".to_vec()], vec![b"\x00topic".to_vec()]],
+        [vecs(SUBSCRIBE), vecs(UNSUBSCRIBE)],
         "{case}"
     );
-    assert_eq!(state.at_xsub, vec![vecs(&["topic", "data", "1"])], "{case}");
-    // XPUB counts the filtered-out message as sent: libzmq took it.
-    let published = bytes(&["other", "filtered"]) + bytes(&["topic", "data", "1"]);
-    assert_traffic(
-        &case.step("XPUB"),
-        &xpub_stats,
-        Traffic {
-            messages_in: 2,
-            bytes_in: 12,
-            messages_out: 2,
-            bytes_out: published,
-            send_failures: 0,
-        },
-    );
-    assert_traffic(
-        &case.step("XSUB"),
-        &xsub_stats,
-        Traffic {
-            messages_in: 1,
-            bytes_in: bytes(&["topic", "data", "1"]),
-            messages_out: 2,
-            bytes_out: 12,
-            send_failures: 0,
-        },
-    );
+    assert_eq!(state.at_xsub, [vecs(DATA)], "{case}");
+    let control = bytes(SUBSCRIBE) + bytes(UNSUBSCRIBE);
+    // The XPUB counts the filtered-out message as sent: libzmq took it.
+    let xpub_traffic = Traffic::none()
+        .received(2, control)
+        .sent(2, bytes(OTHER) + bytes(DATA));
+    assert_traffic(&case.step("XPUB"), &xpub_stats, xpub_traffic);
+    let xsub_traffic = Traffic::none().sent(2, control).received(1, bytes(DATA));
+    assert_traffic(&case.step("XSUB"), &xsub_stats, xsub_traffic);
 }
 
-/// An XPUB source serving a blocking SUB on another thread: the handler
-/// publishes as soon as it sees the subscription, so nothing is lost to the
-/// slow joiner; the SUB's unsubscription reaches the handler as well.
+/// An XPUB source serving a blocking SUB on a thread: the handler publishes
+/// as soon as it sees the subscription, so nothing is lost to the slow
+/// joiner; the SUB's unsubscription reaches the handler as well.
 fn xpub_thread_subscriber(t: Transport) {
+    const SUBSCRIBE: &[&str] = &["\x01news"];
+    const UNSUBSCRIBE: &[&str] = &["\x00news"];
+    const SPORT: &[&str] = &["sport", "filtered"];
+    const NEWS: &[&str] = &["news", "", "headline"];
     let case = Case::new("XPUB->blocking SUB", t);
     let xpub = case.source(zmq::XPUB);
     let endpoint = case.bind(xpub.socket());
@@ -1058,19 +982,15 @@ fn xpub_thread_subscriber(t: Transport) {
         (got, sub)
     });
 
-    let mut event_loop: EventLoop<Vec<Vec<Vec<u8>>>> = EventLoop::try_new().unwrap();
+    let mut event_loop: EventLoop<Log> = EventLoop::try_new().unwrap();
     let who = case.step("XPUB source");
     xpub.insert(
         &event_loop.handle(),
-        move |event, socket, seen: &mut Vec<_>| {
+        move |event, socket, seen: &mut Log| {
             let msg = expect_message(&who, event);
-            if msg[0] == *b"\x01news" {
-                socket
-                    .send(mp(&["sport", "filtered"]))
-                    .unwrap_or_else(|e| panic!("{who}: {e}"));
-                socket
-                    .send(mp(&["news", "", "headline"]))
-                    .unwrap_or_else(|e| panic!("{who}: {e}"));
+            if msg.to_vecs() == vecs(SUBSCRIBE) {
+                must_send(&who, socket, mp(SPORT));
+                must_send(&who, socket, mp(NEWS));
             }
             seen.push(msg.to_vecs());
         },
@@ -1080,143 +1000,237 @@ fn xpub_thread_subscriber(t: Transport) {
     case.run_until(
         &mut event_loop,
         &mut seen,
-        "subscribe and unsubscribe at XPUB",
+        "subscribe and unsubscribe at the XPUB",
         |s| s.len() == 2,
     );
     let (got, _sub) = peer.join();
-    assert_eq!(
-        got,
-        vecs(&["news", "", "headline"]),
-        "{case}: what the SUB got"
-    );
-    assert_eq!(
-        seen,
-        vec![vec![b"\x01news".to_vec()], vec![b"\x00news".to_vec()]],
-        "{case}"
-    );
-    let snapshot = stats.snapshot();
-    assert_eq!(
-        (snapshot.messages_in, snapshot.bytes_in),
-        (2, 10),
-        "{case}: XPUB in"
-    );
-    assert_eq!(snapshot.messages_out, 2, "{case}: XPUB out");
+    assert_eq!(got, vecs(NEWS), "{case}: what the blocking SUB got");
+    assert_eq!(seen, [vecs(SUBSCRIBE), vecs(UNSUBSCRIBE)], "{case}");
+    let traffic = Traffic::none()
+        .received(2, bytes(SUBSCRIBE) + bytes(UNSUBSCRIBE))
+        .sent(2, bytes(SPORT) + bytes(NEWS));
+    assert_traffic(&case.step("XPUB source"), &stats, traffic);
 }
 
 // ---------------------------------------------------------------- STREAM
 
-/// A STREAM source serving a raw `std::net::TcpStream` client. The source
-/// sees a connect notification `[id, ""]`, then `[id, data]`; it answers with
-/// `[id, DATA]` and closes the connection with `[id, ""]`. Data may arrive
-/// in several pieces (it is a byte stream), so the handler accumulates.
-fn stream(t: Transport) {
-    assert_eq!(t, Transport::Tcp, "STREAM is tcp-only");
-    const REQUEST: &[u8] = b"hello stream";
-    let case = Case::new("STREAM<->raw TCP client", t);
-    let stream = case.source(zmq::STREAM);
-    let endpoint = case.bind(stream.socket());
-    let stats = stream.stats();
-    let addr = endpoint
-        .strip_prefix("tcp://")
-        .unwrap_or_else(|| panic!("{case}: not a tcp endpoint: {endpoint}"))
-        .to_owned();
+/// What a STREAM handler records: the peer's routing id, the notifications
+/// (an empty data frame on connect and on disconnect) and the bytes received.
+#[derive(Default)]
+struct StreamState {
+    id: Option<Vec<u8>>,
+    notifications: usize,
+    data: Vec<u8>,
+    messages: usize,
+}
 
-    let what = case.step("raw TCP client");
-    let peer = case.spawn_peer("raw TCP client", move || {
-        let mut conn = std::net::TcpStream::connect(&addr)
-            .unwrap_or_else(|e| panic!("{what}: connect {addr}: {e}"));
-        conn.set_read_timeout(Some(patterns_util::WAIT)).unwrap();
-        conn.write_all(REQUEST)
-            .unwrap_or_else(|e| panic!("{what}: write: {e}"));
-        let mut reply = Vec::new();
-        // Read until the server closes the connection.
-        conn.read_to_end(&mut reply)
-            .unwrap_or_else(|e| panic!("{what}: read to EOF: {e}"));
-        reply
-    });
-
-    #[derive(Default)]
-    struct State {
-        id: Option<Vec<u8>>,
-        notifications: usize,
-        data: Vec<u8>,
-        answered: bool,
+impl StreamState {
+    /// Records one `[id, data]` message; panics naming `who` on a malformed
+    /// one or a second peer.
+    fn record(&mut self, who: &str, msg: &Multipart) {
+        assert_eq!(
+            msg.len(),
+            2,
+            "{who}: STREAM delivers [id, data], got {msg:?}"
+        );
+        let id = &msg[0];
+        assert!(!id.is_empty(), "{who}: empty routing id");
+        match &self.id {
+            None => {
+                assert!(
+                    msg[1].is_empty(),
+                    "{who}: the connect notification comes first"
+                );
+                self.id = Some(id.to_vec());
+            }
+            Some(known) => assert_eq!(known, id, "{who}: one peer, one routing id"),
+        }
+        self.messages += 1;
+        if msg[1].is_empty() {
+            self.notifications += 1;
+        } else {
+            self.data.extend_from_slice(&msg[1]);
+        }
     }
-    let mut event_loop: EventLoop<State> = EventLoop::try_new().unwrap();
+
+    fn id_len(&self) -> u64 {
+        self.id.as_ref().map_or(0, Vec::len) as u64
+    }
+}
+
+/// A raw TCP connection with reads bounded by [`WAIT`].
+fn bounded(conn: TcpStream) -> TcpStream {
+    conn.set_read_timeout(Some(WAIT)).unwrap();
+    conn.set_write_timeout(Some(WAIT)).unwrap();
+    conn
+}
+
+/// A STREAM source serving a raw `std::net::TcpStream` client, all on the
+/// test thread: the kernel buffers both directions, so the client's writes
+/// and reads need no second thread. The source sees the connect notification
+/// `[id, ""]`, then the request (possibly in pieces: it is a byte stream),
+/// answers `[id, DATA]` from its handler, and later closes the connection
+/// with `[id, ""]` sent through its `Sender`; the client reads EOF while the
+/// loop runs.
+fn stream(t: Transport) {
+    const REQUEST: &[u8] = b"hello stream";
+    assert_eq!(t, Transport::Tcp, "STREAM is tcp-only");
+    let case = Case::new("STREAM<->raw TCP client", t);
+    let server = case.source(zmq::STREAM);
+    let endpoint = case.bind(server.socket());
+    let (stats, out) = (server.stats(), server.sender());
+    let addr = endpoint.trim_start_matches("tcp://");
+    let client = TcpStream::connect(addr).unwrap_or_else(|e| panic!("{case}: connect {addr}: {e}"));
+    let mut client = bounded(client);
+    client.write_all(REQUEST).unwrap();
+
+    let mut event_loop: EventLoop<StreamState> = EventLoop::try_new().unwrap();
     let who = case.step("STREAM source");
-    stream
+    server
         .insert(
             &event_loop.handle(),
-            move |event, socket, state: &mut State| {
+            move |event, socket, state: &mut StreamState| {
                 let msg = expect_message(&who, event);
-                assert_eq!(
-                    msg.len(),
-                    2,
-                    "{who}: STREAM delivers [id, data], got {msg:?}"
-                );
-                let id = msg.first().unwrap().to_vec();
-                assert!(!id.is_empty(), "{who}: empty routing id");
-                if state.id.is_none() {
-                    assert_eq!(
-                        msg.frame(1),
-                        Some(&b""[..]),
-                        "{who}: first comes the connect notification"
-                    );
-                    state.id = Some(id);
-                    state.notifications += 1;
-                    return;
-                }
-                assert_eq!(state.id.as_ref(), Some(&id), "{who}: one client, one id");
-                if msg[1].is_empty() {
-                    state.notifications += 1; // the disconnect notification
-                    return;
-                }
-                state.data.extend_from_slice(&msg[1]);
-                if state.data == REQUEST {
+                state.record(&who, &msg);
+                if !msg[1].is_empty() && state.data == REQUEST {
                     let mut reply = Multipart::new();
-                    reply.push(id.clone()).push(state.data.to_ascii_uppercase());
-                    socket
-                        .send(reply)
-                        .unwrap_or_else(|e| panic!("{who}: reply: {e}"));
-                    let mut close = Multipart::new();
-                    close.push(id).push(Vec::<u8>::new());
-                    socket
-                        .send(close)
-                        .unwrap_or_else(|e| panic!("{who}: close: {e}"));
-                    state.answered = true;
+                    reply.push(&msg[0]).push(REQUEST.to_ascii_uppercase());
+                    must_send(&who, socket, reply);
                 }
             },
         )
         .unwrap();
-    let mut state = State::default();
-    case.run_until(
-        &mut event_loop,
-        &mut state,
-        "the client to read the reply and EOF",
-        |_| peer.is_finished(),
-    );
-    let reply = peer.join();
+    let mut state = StreamState::default();
+    case.run_until(&mut event_loop, &mut state, "the request", |s| {
+        s.data == REQUEST
+    });
+    let mut reply = vec![0; REQUEST.len()];
+    client
+        .read_exact(&mut reply)
+        .unwrap_or_else(|e| panic!("{case}: read the reply: {e}"));
     assert_eq!(
         reply,
         REQUEST.to_ascii_uppercase(),
         "{case}: what the client read"
     );
-    assert!(state.answered, "{case}");
-    let snapshot = stats.snapshot();
-    assert_eq!(snapshot.messages_out, 2, "{case}: reply and close");
-    let id_len = state.id.as_ref().map_or(0, Vec::len) as u64;
-    assert_eq!(
-        snapshot.bytes_out,
-        2 * id_len + REQUEST.len() as u64,
-        "{case}: bytes out"
+
+    // Close from the server side. Only now: libzmq drops whatever the
+    // connection still had queued when it is closed this way. The TCP close
+    // itself completes only when the socket's own thread next talks to
+    // libzmq (it must take the pipe's termination ack), so the loop keeps
+    // running while the client, now non-blocking, watches for EOF.
+    let id = state.id.clone().unwrap();
+    let mut close = Multipart::new();
+    close.push(id).push(Vec::<u8>::new());
+    out.try_send(close).unwrap();
+    client.set_nonblocking(true).unwrap();
+    let mut rest = Vec::new();
+    case.run_until(&mut event_loop, &mut state, "EOF at the client", |_| {
+        let mut buf = [0; 64];
+        match client.read(&mut buf) {
+            Ok(0) => true,
+            Ok(n) => {
+                rest.extend_from_slice(&buf[..n]);
+                false
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+            Err(e) => panic!("{case}: read to EOF: {e}"),
+        }
+    });
+    assert!(
+        rest.is_empty(),
+        "{case}: nothing after the reply, got {rest:?}"
     );
-    assert_eq!(snapshot.send_failures, 0, "{case}");
+
+    assert_eq!(state.notifications, 1, "{case}: one connect notification");
+    let traffic = Traffic::none()
+        .received(
+            state.messages,
+            state.messages as u64 * state.id_len() + REQUEST.len() as u64,
+        )
+        .sent(2, 2 * state.id_len() + REQUEST.len() as u64);
+    assert_traffic(&case.step("STREAM source"), &stats, traffic);
+}
+
+/// A STREAM source as a raw TCP *client* of a `std::net::TcpListener`, all on
+/// the test thread. The connect notification means the TCP handshake is done,
+/// so `accept` returns at once; the handler greets the server, the server
+/// answers, and when the server hangs up the source gets the disconnect
+/// notification `[id, ""]`.
+fn stream_client(t: Transport) {
+    const GREETING: &[u8] = b"PING\n";
+    const ANSWER: &[u8] = b"PONG\n";
+    assert_eq!(t, Transport::Tcp, "STREAM is tcp-only");
+    let case = Case::new("STREAM as a raw TCP client", t);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Keep libzmq's default reconnect interval: with reconnecting disabled
+    // (ZMQ_RECONNECT_IVL -1) libzmq tears the endpoint down as soon as the
+    // server hangs up, terminating its pipe without delay
+    // (socket_base.cpp, term_endpoint), and the disconnect notification still
+    // in that pipe is dropped unless the application happened to read it
+    // first. Instead the listener is closed before the server hangs up, so
+    // the reconnect attempts find nobody.
+    let socket = case.socket(zmq::STREAM);
+    let client = case.wrap(socket);
+    case.connect(client.socket(), &format!("tcp://{addr}"));
+    let stats = client.stats();
+
+    let mut event_loop: EventLoop<StreamState> = EventLoop::try_new().unwrap();
+    let who = case.step("STREAM source");
+    client
+        .insert(
+            &event_loop.handle(),
+            move |event, socket, state: &mut StreamState| {
+                let msg = expect_message(&who, event);
+                state.record(&who, &msg);
+                if state.messages == 1 {
+                    let mut greeting = Multipart::new();
+                    greeting.push(&msg[0]).push(GREETING);
+                    must_send(&who, socket, greeting);
+                }
+            },
+        )
+        .unwrap();
+    let mut state = StreamState::default();
+    case.run_until(
+        &mut event_loop,
+        &mut state,
+        "the connect notification",
+        |s| s.notifications == 1,
+    );
+    let (server, _) = listener.accept().unwrap();
+    let mut server = bounded(server);
+    let mut greeting = vec![0; GREETING.len()];
+    server
+        .read_exact(&mut greeting)
+        .unwrap_or_else(|e| panic!("{case}: read the greeting: {e}"));
+    assert_eq!(greeting, GREETING, "{case}: what the server read");
+    server.write_all(ANSWER).unwrap();
+    case.run_until(&mut event_loop, &mut state, "the answer", |s| {
+        s.data == ANSWER
+    });
+    drop(listener);
+    drop(server);
+    case.run_until(
+        &mut event_loop,
+        &mut state,
+        "the disconnect notification",
+        |s| s.notifications == 2,
+    );
+    let traffic = Traffic::none()
+        .received(
+            state.messages,
+            state.messages as u64 * state.id_len() + ANSWER.len() as u64,
+        )
+        .sent(1, state.id_len() + GREETING.len() as u64);
+    assert_traffic(&case.step("STREAM source"), &stats, traffic);
 }
 
 // ---------------------------------------------------------------- the matrix
 
 /// `matrix! { name: [transports...]; }` makes `mod name` with one `#[test]`
-/// per transport, each calling `fn name(Transport)`.
+/// per listed transport, each calling `fn name(Transport)`.
 macro_rules! matrix {
     ($($name:ident: [$($transport:ident),+];)+) => {$(
         mod $name {
@@ -1246,7 +1260,8 @@ matrix! {
     push_pull_thread_peers: [inproc, ipc, tcp];
     xpub_xsub: [inproc, ipc, tcp];
     xpub_thread_subscriber: [inproc, ipc, tcp];
-    // STREAM exchanges raw bytes with non-ZeroMQ peers and libzmq supports
-    // it on tcp only (zmq_socket(3)), so inproc and ipc are skipped here.
+    // STREAM exchanges raw bytes with non-ZeroMQ peers; libzmq supports it
+    // on tcp only (zmq_socket(3)), so inproc and ipc are skipped by design.
     stream: [tcp];
+    stream_client: [tcp];
 }

@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::EventLoop;
-use calloop_zmq::{Event, Multipart, StatsSnapshot, ZmqSource, zmq};
+use calloop_zmq::{Event, Multipart, SocketHandle, Stats, StatsSnapshot, ZmqSource, zmq};
 use tempfile::TempDir;
 
 /// Generous bound for any single wait: long enough for a loaded machine
@@ -265,27 +265,46 @@ pub fn peer_recv(socket: &zmq::Socket, what: &str) -> Vec<Vec<u8>> {
         .unwrap_or_else(|e| panic!("{what}: receive failed: {e}"))
 }
 
-/// Sends `frames` as one message on a peer socket, failing with `what` after
-/// the socket's send timeout.
-pub fn peer_send(socket: &zmq::Socket, frames: &[&[u8]], what: &str) {
+/// Sends text `frames` as one message on a peer socket, failing with `what`
+/// after the socket's send timeout.
+pub fn peer_send<S: AsRef<str>>(socket: &zmq::Socket, frames: &[S], what: &str) {
+    let frames = frames.iter().map(|f| f.as_ref().as_bytes());
     socket
         .send_multipart(frames, 0)
         .unwrap_or_else(|e| panic!("{what}: send failed: {e}"));
 }
 
+/// Sends from a handler, panicking with `who` if the message is refused.
+pub fn must_send(who: &str, socket: &mut SocketHandle, msg: impl Into<Multipart>) {
+    socket
+        .send(msg)
+        .unwrap_or_else(|e| panic!("{who}: send from the handler: {e}"));
+}
+
 /// A message built from text frames.
-pub fn mp(frames: &[&str]) -> Multipart {
-    frames.iter().map(|f| zmq::Message::from(*f)).collect()
+pub fn mp<S: AsRef<str>>(frames: &[S]) -> Multipart {
+    frames
+        .iter()
+        .map(|f| zmq::Message::from(f.as_ref()))
+        .collect()
 }
 
 /// Text frames as owned byte vectors, the shape `Multipart::to_vecs` returns.
-pub fn vecs(frames: &[&str]) -> Vec<Vec<u8>> {
-    frames.iter().map(|f| f.as_bytes().to_vec()).collect()
+pub fn vecs<S: AsRef<str>>(frames: &[S]) -> Vec<Vec<u8>> {
+    frames
+        .iter()
+        .map(|f| f.as_ref().as_bytes().to_vec())
+        .collect()
 }
 
 /// Total payload of text frames, as the byte counters count it.
-pub fn bytes(frames: &[&str]) -> u64 {
-    frames.iter().map(|f| f.len() as u64).sum()
+pub fn bytes<S: AsRef<str>>(frames: &[S]) -> u64 {
+    frames.iter().map(|f| f.as_ref().len() as u64).sum()
+}
+
+/// Total payload of messages `0..n`, each made by `frames(i)`.
+pub fn total_bytes<S: AsRef<str>>(n: usize, frames: impl Fn(usize) -> Vec<S>) -> u64 {
+    (0..n).map(|i| bytes(&frames(i))).sum()
 }
 
 /// The message inside `event`; panics naming `who` on anything else.
@@ -298,11 +317,12 @@ pub fn expect_message(who: &str, event: Event) -> Multipart {
 
 /// Checks every read accessor of `msg` against the text frames it should
 /// hold, so each pattern also proves frames arrive whole and in order.
-pub fn check_frames(who: &str, msg: &Multipart, expected: &[&str]) {
-    assert_eq!(msg.to_vecs(), vecs(expected), "{who}: frames (to_vecs)");
+pub fn check_frames<S: AsRef<str>>(who: &str, msg: &Multipart, expected: &[S]) {
+    let expected: Vec<&str> = expected.iter().map(AsRef::as_ref).collect();
+    assert_eq!(msg.to_vecs(), vecs(&expected), "{who}: frames (to_vecs)");
     assert_eq!(msg.len(), expected.len(), "{who}: frame count");
     assert_eq!(msg.is_empty(), expected.is_empty(), "{who}: is_empty");
-    assert_eq!(msg.byte_len() as u64, bytes(expected), "{who}: byte_len");
+    assert_eq!(msg.byte_len() as u64, bytes(&expected), "{who}: byte_len");
     for (i, want) in expected.iter().enumerate() {
         assert_eq!(msg.frame_str(i), Some(*want), "{who}: frame_str({i})");
         assert_eq!(msg.frame(i), Some(want.as_bytes()), "{who}: frame({i})");
@@ -313,6 +333,7 @@ pub fn check_frames(who: &str, msg: &Multipart, expected: &[&str]) {
         None,
         "{who}: frame_str past the end"
     );
+    assert_eq!(msg.frame(expected.len()), None, "{who}: frame past the end");
     assert_eq!(
         msg.first(),
         expected.first().map(|f| f.as_bytes()),
@@ -324,14 +345,13 @@ pub fn check_frames(who: &str, msg: &Multipart, expected: &[&str]) {
         "{who}: last"
     );
     let iterated: Vec<&[u8]> = msg.iter().collect();
-    assert_eq!(
-        iterated,
-        expected.iter().map(|f| f.as_bytes()).collect::<Vec<_>>(),
-        "{who}: iter"
-    );
+    let wanted: Vec<&[u8]> = expected.iter().map(|f| f.as_bytes()).collect();
+    assert_eq!(iterated, wanted, "{who}: iter");
 }
 
-/// The traffic counters a pattern test checks after its run.
+/// The traffic counters a pattern test checks after its run. Build the
+/// expectation with [`received`](Self::received), [`sent`](Self::sent) and
+/// [`failed`](Self::failed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Traffic {
     pub messages_in: u64,
@@ -339,6 +359,39 @@ pub struct Traffic {
     pub messages_out: u64,
     pub bytes_out: u64,
     pub send_failures: u64,
+}
+
+impl Traffic {
+    /// Nothing in, nothing out, no failures.
+    pub fn none() -> Traffic {
+        Traffic::default()
+    }
+
+    /// Expects `messages` received carrying `bytes` of payload in all.
+    pub fn received(self, messages: usize, bytes: u64) -> Traffic {
+        Traffic {
+            messages_in: messages as u64,
+            bytes_in: bytes,
+            ..self
+        }
+    }
+
+    /// Expects `messages` sent carrying `bytes` of payload in all.
+    pub fn sent(self, messages: usize, bytes: u64) -> Traffic {
+        Traffic {
+            messages_out: messages as u64,
+            bytes_out: bytes,
+            ..self
+        }
+    }
+
+    /// Expects `messages` refused by libzmq and handed back.
+    pub fn failed(self, messages: usize) -> Traffic {
+        Traffic {
+            send_failures: messages as u64,
+            ..self
+        }
+    }
 }
 
 impl From<StatsSnapshot> for Traffic {
@@ -354,7 +407,7 @@ impl From<StatsSnapshot> for Traffic {
 }
 
 /// Asserts a source's counters, naming `who` and showing both sides on failure.
-pub fn assert_traffic(who: &str, stats: &calloop_zmq::Stats, want: Traffic) {
+pub fn assert_traffic(who: &str, stats: &Stats, want: Traffic) {
     let got = Traffic::from(stats.snapshot());
     assert_eq!(got, want, "{who}: stats counters");
 }
