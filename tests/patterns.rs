@@ -3,7 +3,7 @@
 //! The `matrix!` at the bottom of this file turns each `fn pattern(Transport)`
 //! below into one test per transport, named `<pattern>::<transport>` (run one
 //! with `cargo test --test patterns pub_sub::tcp`), and every failure message
-//! starts with the case, e.g. `PUB->SUB over ipc: SUB: frame_str(1)`.
+//! starts with the case, e.g. `PUB->SUB over ipc: SUB: frames (to_vecs)`.
 //!
 //! Each case runs both ends as [`ZmqSource`]s on one [`EventLoop`] where the
 //! pattern allows; the `*_thread_*` cases put a plain blocking rust-zmq socket
