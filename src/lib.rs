@@ -73,7 +73,7 @@ mod stats;
 pub use auth::{AuthConfig, Authenticator};
 pub use endpoint::{bind, connect};
 pub use error::{Error, Result, SendError};
-pub use message::Multipart;
+pub use message::{IntoFrames, Multipart};
 pub use monitor::{Monitor, MonitorEvent};
 pub use outbox::Sender;
 pub use source::{

@@ -17,6 +17,12 @@
 use std::fmt;
 use std::ops::Index;
 
+use smallvec::SmallVec;
+
+/// Frame storage: most messages have one frame, which lives inline, so
+/// receiving or sending it allocates nothing beyond libzmq's own buffer.
+type Frames = SmallVec<[zmq::Message; 1]>;
+
 /// One whole ZeroMQ message: an ordered list of frames.
 ///
 /// Build it from bytes, strings or frames with `From`, or with
@@ -24,7 +30,7 @@ use std::ops::Index;
 /// cannot be sent; sending one reports [`zmq::Error::EINVAL`].
 #[derive(Default, PartialEq, Eq)]
 pub struct Multipart {
-    frames: Vec<zmq::Message>,
+    frames: Frames,
 }
 
 impl Multipart {
@@ -52,7 +58,7 @@ impl Multipart {
 
     /// Total payload bytes over all frames.
     pub fn byte_len(&self) -> usize {
-        self.frames.iter().map(|f| f.len()).sum()
+        self.frames.iter().map(crate::source::wire::frame_len).sum()
     }
 
     /// The frames, in order.
@@ -61,13 +67,28 @@ impl Multipart {
     }
 
     /// Mutable access to the frames, e.g. to rewrite a ROUTER envelope in place.
-    pub fn frames_mut(&mut self) -> &mut Vec<zmq::Message> {
+    pub fn frames_mut(&mut self) -> &mut [zmq::Message] {
         &mut self.frames
+    }
+
+    /// Inserts a frame at `index` (e.g. a routing id in front of a body).
+    /// Returns `false` and drops nothing when `index > len()`.
+    pub fn insert(&mut self, index: usize, frame: impl Into<zmq::Message>) -> bool {
+        if index > self.frames.len() {
+            return false;
+        }
+        self.frames.insert(index, frame.into());
+        true
+    }
+
+    /// Removes and returns frame `index`, or `None` when out of range.
+    pub fn remove(&mut self, index: usize) -> Option<zmq::Message> {
+        (index < self.frames.len()).then(|| self.frames.remove(index))
     }
 
     /// Gives up the frames.
     pub fn into_frames(self) -> Vec<zmq::Message> {
-        self.frames
+        self.frames.into_vec()
     }
 
     /// Iterates over the frames as byte slices.
@@ -100,8 +121,9 @@ impl Multipart {
         self.iter().map(<[u8]>::to_vec).collect()
     }
 
-    pub(crate) fn from_frames(frames: Vec<zmq::Message>) -> Self {
-        Self { frames }
+    /// Takes the frames gathered so far, leaving `frames` empty.
+    pub(crate) fn take_from(frames: &mut Vec<zmq::Message>) -> Self {
+        frames.drain(..).collect()
     }
 }
 
@@ -130,15 +152,17 @@ impl fmt::Debug for Multipart {
 
 impl From<zmq::Message> for Multipart {
     fn from(frame: zmq::Message) -> Self {
-        Self {
-            frames: vec![frame],
-        }
+        let mut frames = Frames::new();
+        frames.push(frame);
+        Self { frames }
     }
 }
 
 impl From<Vec<zmq::Message>> for Multipart {
     fn from(frames: Vec<zmq::Message>) -> Self {
-        Self { frames }
+        Self {
+            frames: Frames::from_vec(frames),
+        }
     }
 }
 
@@ -200,10 +224,41 @@ impl FromIterator<zmq::Message> for Multipart {
 
 impl IntoIterator for Multipart {
     type Item = zmq::Message;
-    type IntoIter = std::vec::IntoIter<zmq::Message>;
+    type IntoIter = IntoFrames;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.frames.into_iter()
+        IntoFrames(self.frames.into_iter())
+    }
+}
+
+/// The frames of a [`Multipart`], by value, in order.
+pub struct IntoFrames(smallvec::IntoIter<[zmq::Message; 1]>);
+
+impl Iterator for IntoFrames {
+    type Item = zmq::Message;
+
+    fn next(&mut self) -> Option<zmq::Message> {
+        self.0.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for IntoFrames {
+    fn next_back(&mut self) -> Option<zmq::Message> {
+        self.0.next_back()
+    }
+}
+
+impl ExactSizeIterator for IntoFrames {}
+
+impl fmt::Debug for IntoFrames {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntoFrames")
+            .field("remaining", &self.0.len())
+            .finish()
     }
 }
 

@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use calloop_zmq::calloop::{Dispatcher, EventLoop};
-use calloop_zmq::{Error, Event, SocketHandle, ZmqSource, zmq};
+use calloop_zmq::{Error, Event, ZmqSource, zmq};
 use support::{WAIT, run_until};
 
 #[test]
@@ -176,14 +176,13 @@ fn pause_and_resume_receiving() {
     push.connect("inproc://pause").unwrap();
 
     let mut event_loop: EventLoop<Vec<String>> = EventLoop::try_new().unwrap();
-    let take_one: Box<dyn FnMut(Event, &mut SocketHandle, &mut Vec<String>)> =
-        Box::new(|event, socket, got| {
-            if let Event::Message(m) = event {
-                got.push(m.frame_str(0).unwrap().to_owned());
-                // Flow control: take one message, then pause.
-                socket.pause_recv();
-            }
-        });
+    let take_one: support::Callback<Vec<String>> = Box::new(|event, socket, got| {
+        if let Event::Message(m) = event {
+            got.push(m.frame_str(0).unwrap().to_owned());
+            // Flow control: take one message, then pause.
+            socket.pause_recv();
+        }
+    });
     let dispatcher = Dispatcher::new(pull, take_one);
     event_loop
         .handle()

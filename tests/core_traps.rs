@@ -7,7 +7,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::{Dispatcher, EventLoop};
-use calloop_zmq::{Event, SocketHandle, ZmqSource, zmq};
+use calloop_zmq::{Event, ZmqSource, zmq};
 use support::{WAIT, bind_tcp, recv_within, run_until};
 
 #[test]
@@ -128,8 +128,6 @@ fn messages_queued_before_insertion_are_received() {
     assert_eq!(got, (0..10).map(|i| i.to_string()).collect::<Vec<_>>());
 }
 
-type Collect = Box<dyn FnMut(Event, &mut SocketHandle, &mut Vec<String>)>;
-
 #[test]
 fn remove_and_reinsert_keeps_every_message() {
     let ctx = zmq::Context::new();
@@ -142,7 +140,7 @@ fn remove_and_reinsert_keeps_every_message() {
     let mut event_loop: EventLoop<Vec<String>> = EventLoop::try_new().unwrap();
     let handle = event_loop.handle();
     handle.insert_source(push, |_, _, _| {}).unwrap();
-    let collect: Collect = Box::new(|event, _, got| {
+    let collect: support::Callback<Vec<String>> = Box::new(|event, _, got| {
         if let Event::Message(m) = event {
             got.push(m.frame_str(0).unwrap().to_owned());
         }

@@ -31,7 +31,7 @@
 
 mod handle;
 mod lifecycle;
-mod wire;
+pub(crate) mod wire;
 
 use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::Arc;
@@ -147,7 +147,13 @@ impl Builder {
     }
 }
 
-/// A ZeroMQ socket as a calloop event source. See the [module docs](self).
+/// A ZeroMQ socket as a calloop event source.
+///
+/// It registers the socket's `ZMQ_FD` with the loop and, on each dispatch,
+/// sends what is queued and receives whole messages until libzmq says
+/// `EAGAIN` or the per-dispatch budget is spent; then it reads `ZMQ_EVENTS`
+/// once before the loop sleeps, since the edge-triggered fd can miss work a
+/// send or receive made visible.
 pub struct ZmqSource {
     io: SocketHandle,
     shared: Arc<Shared>,
@@ -297,13 +303,21 @@ impl ZmqSource {
             match wire::recv_frame(self.io.socket()) {
                 Ok(frame) => {
                     let more = frame.get_more();
-                    self.partial.push(frame);
-                    if !more {
-                        let msg = Multipart::from_frames(std::mem::take(&mut self.partial));
-                        self.io.tally.messages_in += 1;
-                        self.io.tally.bytes_in += msg.byte_len() as u64;
-                        return Ok(Some(msg));
-                    }
+                    let msg = match (more, self.partial.is_empty()) {
+                        // The common case: a one-frame message, stored inline.
+                        (false, true) => Multipart::from(frame),
+                        (true, _) => {
+                            self.partial.push(frame);
+                            continue;
+                        }
+                        (false, false) => {
+                            self.partial.push(frame);
+                            Multipart::take_from(&mut self.partial)
+                        }
+                    };
+                    self.io.tally.messages_in += 1;
+                    self.io.tally.bytes_in += msg.byte_len() as u64;
+                    return Ok(Some(msg));
                 }
                 // EFSM: a REQ socket with no request outstanding has nothing to read.
                 Err(zmq::Error::EAGAIN) | Err(zmq::Error::EFSM) => return Ok(None),

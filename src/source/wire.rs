@@ -77,6 +77,16 @@ fn send_frame(socket: &mut zmq::Socket, frame: &mut zmq::Message, flags: i32) ->
     }
 }
 
+/// A frame's size in bytes with one FFI call (`Deref` to `[u8]` makes two).
+pub(crate) fn frame_len(frame: &zmq::Message) -> usize {
+    if !layout_verified() {
+        return frame.len();
+    }
+    let msg = frame as *const zmq::Message as *const zmq_sys::zmq_msg_t;
+    // SAFETY: layout verified as in `send_frame`; zmq_msg_size only reads.
+    unsafe { zmq_sys::zmq_msg_size(msg) }
+}
+
 /// True when a `zmq::Message` is exactly a `zmq_msg_t`, checked once.
 fn layout_verified() -> bool {
     static VERIFIED: OnceLock<bool> = OnceLock::new();

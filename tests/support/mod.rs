@@ -4,7 +4,10 @@
 use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::EventLoop;
-use calloop_zmq::zmq;
+use calloop_zmq::{Event, SocketHandle, zmq};
+
+/// A boxed callback, for sources inserted through a `calloop::Dispatcher`.
+pub type Callback<D> = Box<dyn FnMut(Event, &mut SocketHandle, &mut D)>;
 
 /// Generous bound for any single wait: long enough for a loaded machine,
 /// short enough that a hang fails the test instead of CI.
