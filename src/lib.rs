@@ -56,6 +56,9 @@
 //! - [`Multipart`]: a whole message.
 //! - [`Stats`]: counters readable at any time.
 //! - [`mod@endpoint`]: bind/connect with errors that name the endpoint.
+//! - [`monitor`]: socket monitor events (connected, disconnected, handshake
+//!   failures...) as a typed calloop source.
+//! - [`auth`]: a ZAP authenticator (NULL address lists, PLAIN, CURVE) on the loop.
 //!
 //! [calloop]: https://docs.rs/calloop
 
