@@ -1,78 +1,10 @@
-//! Socket monitor events as a calloop source: connected, disconnected,
-//! handshake failed and why.
-//!
-//! libzmq reports what happens to a socket's connections through
-//! `zmq_socket_monitor`: it publishes one two-frame message per event on an
-//! `inproc` PAIR socket. [`Monitor::attach`] sets that up for a socket (with a
-//! unique `inproc` endpoint per monitor), connects a PAIR socket to it and
-//! wraps that socket in a [`ZmqSource`]. Insert the [`Monitor`] into the same
-//! loop (or another one) and its callback receives typed [`MonitorEvent`]s.
-//!
-//! ```
-//! use calloop_zmq::calloop::EventLoop;
-//! use calloop_zmq::monitor::{EventKind, EventMask, Monitor};
-//! use calloop_zmq::{zmq, ZmqSource};
-//!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let ctx = zmq::Context::new();
-//! let server = ZmqSource::new(ctx.socket(zmq::PULL)?)?;
-//! // Attach before bind/connect so no event is missed.
-//! let monitor = Monitor::attach(server.socket(), &ctx, EventMask::ALL)?;
-//! server.bind("tcp://127.0.0.1:*")?;
-//!
-//! let mut event_loop: EventLoop<Vec<EventKind>> = EventLoop::try_new()?;
-//! monitor.insert(&event_loop.handle(), |event, seen: &mut Vec<EventKind>| {
-//!     println!("{} on {}", event.kind, event.endpoint);
-//!     seen.push(event.kind);
-//! })?;
-//! let mut seen = Vec::new();
-//! let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-//! while !seen.contains(&EventKind::Listening) && std::time::Instant::now() < deadline {
-//!     event_loop.dispatch(std::time::Duration::from_millis(50), &mut seen)?;
-//! }
-//! assert!(seen.contains(&EventKind::Listening));
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! # What you get and what you may miss
-//! - Events that happen before the monitor is attached are never reported:
-//!   attach first, then bind and connect.
-//! - libzmq sends monitor events without blocking; if the monitor's loop
-//!   falls more than the monitor socket's receive high-water mark (1000 by
-//!   default) behind, libzmq drops the newest events. The monitor never drops
-//!   any itself.
-//! - A message that does not have the expected shape, or an event code this
-//!   crate does not know, is still delivered, as [`EventKind::Malformed`] or
-//!   [`EventKind::Unknown`]. Nothing here panics on what libzmq sends.
-//! - When the monitored socket closes, libzmq sends
-//!   [`EventKind::MonitorStopped`] (if it is in the mask) and the monitor goes
-//!   quiet; drop or remove it then.
-//!
-//! # Value
-//! Every event carries libzmq's 32-bit value, whose meaning depends on the
-//! event: the file descriptor for [`Listening`](EventKind::Listening),
-//! [`Accepted`](EventKind::Accepted), [`Connected`](EventKind::Connected),
-//! [`Closed`](EventKind::Closed) and [`Disconnected`](EventKind::Disconnected);
-//! the `errno` for [`BindFailed`](EventKind::BindFailed),
-//! [`AcceptFailed`](EventKind::AcceptFailed),
-//! [`CloseFailed`](EventKind::CloseFailed) and
-//! [`HandshakeFailedNoDetail`](EventKind::HandshakeFailedNoDetail) (see
-//! [`MonitorEvent::error`]); the reconnect interval in milliseconds for
-//! [`ConnectRetried`](EventKind::ConnectRetried); the protocol error or ZAP
-//! status code for the handshake failures (decoded into the kind too).
+//! The monitor's vocabulary: which events to ask for ([`EventMask`]) and
+//! what arrives ([`MonitorEvent`], [`EventKind`], [`ProtocolError`]),
+//! decoded from libzmq's two-frame monitor messages without ever panicking.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use calloop::{
-    EventIterator, EventSource, LoopHandle, Poll, PostAction, Readiness, RegistrationToken, Token,
-    TokenFactory,
-};
-
-use crate::error::{Error, Result};
-use crate::stats::Stats;
-use crate::{Event, Multipart, ZmqSource};
+use crate::Multipart;
 
 /// Which events a monitor asks libzmq for. Combine with `|`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -357,7 +289,7 @@ pub struct MonitorEvent {
     /// `tcp://127.0.0.1:41234`); for [`EventKind::Malformed`], a description
     /// of the message that arrived.
     pub endpoint: String,
-    /// libzmq's value; see the [module docs](self#value) for its meaning.
+    /// libzmq's value; see the [monitor module docs](crate::monitor#value) for its meaning.
     pub value: u32,
 }
 
@@ -454,142 +386,6 @@ impl fmt::Display for MonitorEvent {
                 ),
             },
         }
-    }
-}
-
-/// A socket monitor as a calloop event source; its callback receives
-/// [`MonitorEvent`]s. See the [module docs](self).
-pub struct Monitor {
-    source: ZmqSource,
-    endpoint: String,
-}
-
-/// Monitors created by this process, for unique endpoints.
-static NEXT_MONITOR: AtomicU64 = AtomicU64::new(0);
-
-impl Monitor {
-    /// Starts monitoring `socket` for the events in `events` and returns the
-    /// source that reports them. `ctx` must be the context `socket` was
-    /// created in: the events travel over `inproc`, which does not cross
-    /// contexts, and since libzmq lets an `inproc` connect wait for a bind
-    /// that may never come, a monitor in the wrong context stays silent
-    /// rather than failing.
-    ///
-    /// Attach before binding or connecting: earlier events are not reported.
-    /// A socket has at most one monitor; attaching again replaces the first,
-    /// which then stays silent.
-    pub fn attach(socket: &zmq::Socket, ctx: &zmq::Context, events: EventMask) -> Result<Monitor> {
-        let endpoint = format!(
-            "inproc://calloop-zmq.monitor.{}.{}",
-            std::process::id(),
-            NEXT_MONITOR.fetch_add(1, Ordering::Relaxed)
-        );
-        socket
-            .monitor(&endpoint, i32::from(events.0))
-            .map_err(Error::zmq("zmq_socket_monitor"))?;
-        let pair = ctx
-            .socket(zmq::PAIR)
-            .map_err(Error::zmq("create the monitor's PAIR socket"))?;
-        // The PAIR only receives; nothing should wait on it at close.
-        pair.set_linger(0)
-            .map_err(Error::zmq("set option ZMQ_LINGER on the monitor socket"))?;
-        crate::endpoint::connect(&pair, &endpoint)?;
-        Ok(Monitor {
-            source: ZmqSource::new(pair)?,
-            endpoint,
-        })
-    }
-
-    /// Like [`attach`](Self::attach), for a socket already wrapped in a
-    /// [`ZmqSource`].
-    pub fn attach_source(
-        source: &ZmqSource,
-        ctx: &zmq::Context,
-        events: EventMask,
-    ) -> Result<Monitor> {
-        Self::attach(source.socket(), ctx, events)
-    }
-
-    /// The `inproc` endpoint libzmq publishes this monitor's events on.
-    pub fn endpoint(&self) -> &str {
-        &self.endpoint
-    }
-
-    /// The monitor socket's counters (`messages_in` counts events).
-    pub fn stats(&self) -> Stats {
-        self.source.stats()
-    }
-
-    /// Inserts the monitor into a loop with `callback`, which gets each
-    /// [`MonitorEvent`] and the loop's shared data.
-    pub fn insert<'l, D, F>(
-        self,
-        handle: &LoopHandle<'l, D>,
-        mut callback: F,
-    ) -> Result<RegistrationToken>
-    where
-        F: FnMut(MonitorEvent, &mut D) + 'l,
-        D: 'l,
-    {
-        handle
-            .insert_source(self, move |event, &mut (), data| callback(event, data))
-            .map_err(|e| Error::Insert(e.error))
-    }
-}
-
-impl fmt::Debug for Monitor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Monitor")
-            .field("endpoint", &self.endpoint)
-            .finish_non_exhaustive()
-    }
-}
-
-impl EventSource for Monitor {
-    type Event = MonitorEvent;
-    type Metadata = ();
-    type Ret = ();
-    type Error = Error;
-
-    const NEEDS_EXTRA_LIFECYCLE_EVENTS: bool = ZmqSource::NEEDS_EXTRA_LIFECYCLE_EVENTS;
-
-    fn process_events<F>(
-        &mut self,
-        readiness: Readiness,
-        token: Token,
-        mut callback: F,
-    ) -> Result<PostAction>
-    where
-        F: FnMut(MonitorEvent, &mut ()),
-    {
-        self.source
-            .process_events(readiness, token, |event, _socket| {
-                // The monitor never sends, so nothing can be refused; other
-                // events do not occur on a receive-only PAIR.
-                if let Event::Message(msg) = event {
-                    callback(MonitorEvent::decode(&msg), &mut ())
-                }
-            })
-    }
-
-    fn register(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
-        self.source.register(poll, factory)
-    }
-
-    fn reregister(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
-        self.source.reregister(poll, factory)
-    }
-
-    fn unregister(&mut self, poll: &mut Poll) -> calloop::Result<()> {
-        self.source.unregister(poll)
-    }
-
-    fn before_sleep(&mut self) -> calloop::Result<Option<(Readiness, Token)>> {
-        self.source.before_sleep()
-    }
-
-    fn before_handle_events(&mut self, events: EventIterator<'_>) {
-        self.source.before_handle_events(events)
     }
 }
 
