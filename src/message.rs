@@ -121,6 +121,19 @@ impl Multipart {
         self.iter().map(<[u8]>::to_vec).collect()
     }
 
+    /// Forgets frames libzmq has taken, without closing them: a successful
+    /// `zmq_msg_send` leaves each `zmq_msg_t` empty, and zmq_msg_send(3) says
+    /// it need not be closed then. Saves a close per frame on the send path.
+    ///
+    /// # Safety
+    /// Every frame must have been sent by a successful `zmq_msg_send` on the
+    /// frame itself (not a copy).
+    pub(crate) unsafe fn forget_sent_frames(&mut self) {
+        // SAFETY: the caller guarantees the frames hold no resources, and
+        // `zmq::Message` has nothing to drop besides its `zmq_msg_t`.
+        unsafe { self.frames.set_len(0) }
+    }
+
     /// Takes the frames gathered so far, leaving `frames` empty.
     pub(crate) fn take_from(frames: &mut Vec<zmq::Message>) -> Self {
         frames.drain(..).collect()

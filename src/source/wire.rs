@@ -48,6 +48,10 @@ pub(crate) fn send(socket: &mut zmq::Socket, msg: &mut Multipart) -> Outcome {
             Err(e) => return Outcome::Fatal(e),
         }
     }
+    if layout_verified() {
+        // SAFETY: every frame went through a successful zmq_msg_send above.
+        unsafe { msg.forget_sent_frames() };
+    }
     Outcome::Sent
 }
 
