@@ -270,3 +270,26 @@ fn flush_delivers_everything_before_close() {
         );
     }
 }
+
+#[test]
+fn sender_flush_reports_what_is_left_and_refuses_the_loop_thread() {
+    let ctx = zmq::Context::new();
+    let source = stuck_push(&ctx, 4);
+    let sender = source.sender();
+    sender.try_send("stuck").unwrap();
+    // Another thread, nothing drains: a timeout naming what remains.
+    let worker = sender.clone();
+    let err = thread::spawn(move || worker.flush(Duration::from_millis(20)))
+        .join()
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(err, calloop_zmq::Error::FlushTimeout { remaining: 1 }),
+        "{err:?}"
+    );
+    // The loop's own thread: refused at once, since only it drains.
+    let event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
+    source.insert(&event_loop.handle(), |_, _, _| {}).unwrap();
+    let err = sender.flush(WAIT).unwrap_err();
+    assert!(err.to_string().contains("event loop's thread"), "{err}");
+}
