@@ -3,9 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use calloop::{
-    EventSource, LoopHandle, Poll, PostAction, Readiness, RegistrationToken, Token, TokenFactory,
-};
+use calloop::{EventSource, LoopHandle, PostAction, Readiness, RegistrationToken, Token};
 
 use super::AuthError;
 use super::policy::AuthConfig;
@@ -311,7 +309,7 @@ impl EventSource for Authenticator {
     type Ret = ();
     type Error = crate::Error;
 
-    const NEEDS_EXTRA_LIFECYCLE_EVENTS: bool = ZmqSource::NEEDS_EXTRA_LIFECYCLE_EVENTS;
+    crate::source::forward_registration!(source);
 
     fn process_events<F>(
         &mut self,
@@ -345,26 +343,6 @@ impl EventSource for Authenticator {
                 tracing::warn!(error = %failure.error, "ZAP: reply not delivered");
             }
         })
-    }
-
-    fn register(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
-        self.source.register(poll, factory)
-    }
-
-    fn reregister(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
-        self.source.reregister(poll, factory)
-    }
-
-    fn unregister(&mut self, poll: &mut Poll) -> calloop::Result<()> {
-        self.source.unregister(poll)
-    }
-
-    fn before_sleep(&mut self) -> calloop::Result<Option<(Readiness, Token)>> {
-        self.source.before_sleep()
-    }
-
-    fn before_handle_events(&mut self, events: calloop::EventIterator<'_>) {
-        self.source.before_handle_events(events);
     }
 }
 

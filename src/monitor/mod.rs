@@ -67,10 +67,7 @@ mod event;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use calloop::{
-    EventIterator, EventSource, LoopHandle, Poll, PostAction, Readiness, RegistrationToken, Token,
-    TokenFactory,
-};
+use calloop::{EventSource, LoopHandle, PostAction, Readiness, RegistrationToken, Token};
 
 pub use event::{EventKind, EventMask, MonitorEvent, ProtocolError};
 
@@ -172,7 +169,7 @@ impl EventSource for Monitor {
     type Ret = ();
     type Error = Error;
 
-    const NEEDS_EXTRA_LIFECYCLE_EVENTS: bool = ZmqSource::NEEDS_EXTRA_LIFECYCLE_EVENTS;
+    crate::source::forward_registration!(source);
 
     fn process_events<F>(
         &mut self,
@@ -191,25 +188,5 @@ impl EventSource for Monitor {
                     callback(MonitorEvent::decode(&msg), &mut ())
                 }
             })
-    }
-
-    fn register(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
-        self.source.register(poll, factory)
-    }
-
-    fn reregister(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
-        self.source.reregister(poll, factory)
-    }
-
-    fn unregister(&mut self, poll: &mut Poll) -> calloop::Result<()> {
-        self.source.unregister(poll)
-    }
-
-    fn before_sleep(&mut self) -> calloop::Result<Option<(Readiness, Token)>> {
-        self.source.before_sleep()
-    }
-
-    fn before_handle_events(&mut self, events: EventIterator<'_>) {
-        self.source.before_handle_events(events)
     }
 }

@@ -29,6 +29,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod forward;
 mod handle;
 mod lifecycle;
 pub(crate) mod wire;
@@ -43,6 +44,7 @@ use calloop::{
     TokenFactory,
 };
 
+pub(crate) use forward::forward_registration;
 pub use handle::SocketHandle;
 pub use lifecycle::Closed;
 
