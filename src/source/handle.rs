@@ -72,6 +72,11 @@ impl SocketHandle {
     ///
     /// Returns the message when libzmq refuses it (for example `EFSM` when a
     /// REP handler replies twice) or when the outbox is full.
+    ///
+    /// Order is kept per producer: the handler's messages go out in the order
+    /// it sent them, as do each [`Sender`](crate::Sender)'s; between the two,
+    /// a handler message may overtake sender messages the loop has not taken
+    /// from the outbox yet.
     pub fn send(&mut self, msg: impl Into<Multipart>) -> Result<(), SendError> {
         let mut msg = msg.into();
         if !self.pending.is_empty() {
