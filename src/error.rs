@@ -42,14 +42,6 @@ pub enum Error {
         /// The endpoint as given.
         endpoint: String,
     },
-    /// The event loop refused to register, reregister or unregister the source.
-    #[error("{op} with the event loop failed: {source}")]
-    Loop {
-        /// The operation attempted.
-        op: &'static str,
-        /// What calloop said.
-        source: calloop::Error,
-    },
     /// Inserting the source into the event loop failed.
     #[error("inserting the ZeroMQ source into the event loop failed: {0}")]
     Insert(calloop::Error),
