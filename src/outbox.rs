@@ -149,6 +149,10 @@ impl Shared {
     }
 }
 
+fn expired(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
 /// A cloneable, thread-safe handle for queueing messages on a source's outbox.
 ///
 /// Get one from [`ZmqSource::sender`](crate::ZmqSource::sender). Senders stay
@@ -207,24 +211,26 @@ impl Sender {
             if q.loop_thread == Some(thread::current().id()) {
                 return Err(SendError::WouldDeadlock(msg));
             }
-            match self.wait(q, deadline) {
-                Some(guard) => q = guard,
-                None => return Err(SendError::Timeout(msg)),
+            if expired(deadline) {
+                return Err(SendError::Timeout(msg));
             }
+            q = self.wait(q, deadline);
         }
     }
 
-    /// Waits once for the loop to make room; `None` when the deadline passed.
+    /// Waits once for the loop to make room or close, or for the deadline.
+    /// Callers re-check their condition first and the deadline after, so a
+    /// wake-up just at the deadline still counts.
     fn wait<'a>(
         &'a self,
         mut q: MutexGuard<'a, Queue>,
         deadline: Option<Instant>,
-    ) -> Option<MutexGuard<'a, Queue>> {
+    ) -> MutexGuard<'a, Queue> {
         q.waiters += 1;
         let mut q = match deadline {
             None => self.shared.room.wait(q).unwrap_or_else(|e| e.into_inner()),
             Some(deadline) => {
-                let left = deadline.checked_duration_since(Instant::now())?;
+                let left = deadline.saturating_duration_since(Instant::now());
                 let (q, _) = self
                     .shared
                     .room
@@ -234,18 +240,17 @@ impl Sender {
             }
         };
         q.waiters -= 1;
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return None;
-        }
-        Some(q)
+        q
     }
 
     /// **Blocks** until the loop has handed every queued message to libzmq
     /// (or back to the user as failed), or `timeout` passes. The loop must be
     /// running on another thread. Fails with [`Error::FlushTimeout`] naming how
-    /// many messages remain.
+    /// many messages remain. Returns `Ok` once the source is closed: whatever
+    /// was left went back to the user through
+    /// [`ZmqSource::close`](crate::ZmqSource::close).
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
-        let deadline = Instant::now() + timeout;
+        let deadline = Some(Instant::now() + timeout);
         let mut q = self.shared.lock();
         loop {
             if q.depth() == 0 || q.closed {
@@ -258,18 +263,12 @@ impl Sender {
                         .into(),
                 ));
             }
-            match self.wait(q, Some(deadline)) {
-                Some(guard) => q = guard,
-                None => {
-                    // The loop may have finished just as the deadline passed.
-                    let q = self.shared.lock();
-                    return match q.depth() {
-                        0 => Ok(()),
-                        _ if q.closed => Ok(()),
-                        remaining => Err(Error::FlushTimeout { remaining }),
-                    };
-                }
+            if expired(deadline) {
+                return Err(Error::FlushTimeout {
+                    remaining: q.depth(),
+                });
             }
+            q = self.wait(q, deadline);
         }
     }
 

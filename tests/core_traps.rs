@@ -156,16 +156,7 @@ fn remove_and_reinsert_keeps_every_message() {
 
     // Removed: messages keep arriving into libzmq meanwhile.
     handle.remove(token);
-    for i in 5..10 {
-        out.try_send(format!("{i}")).unwrap();
-    }
-    run_until(
-        &mut event_loop,
-        &mut got,
-        "the PUSH side to send 5 more",
-        |_| out.is_empty(),
-    );
-    assert_eq!(got.len(), 5, "a removed source must not deliver");
+    send_while_away(&mut event_loop, &mut got, &out, 5..10);
 
     let token = handle.register_dispatcher(dispatcher.clone()).unwrap();
     run_until(&mut event_loop, &mut got, "5 more after re-insert", |g| {
@@ -174,20 +165,34 @@ fn remove_and_reinsert_keeps_every_message() {
 
     // Disable/enable goes through `reregister`.
     handle.disable(&token).unwrap();
-    for i in 10..15 {
-        out.try_send(format!("{i}")).unwrap();
-    }
-    run_until(
-        &mut event_loop,
-        &mut got,
-        "the PUSH side to send 5 more",
-        |_| out.is_empty(),
-    );
+    send_while_away(&mut event_loop, &mut got, &out, 10..15);
     handle.enable(&token).unwrap();
     run_until(&mut event_loop, &mut got, "5 more after enable", |g| {
         g.len() == 15
     });
     assert_eq!(got, (0..15).map(|i| i.to_string()).collect::<Vec<_>>());
+}
+
+/// Sends `range` while the PULL source is out of the loop and checks that
+/// libzmq took every message and the source delivered none of them.
+fn send_while_away(
+    event_loop: &mut EventLoop<Vec<String>>,
+    got: &mut Vec<String>,
+    out: &calloop_zmq::Sender,
+    range: std::ops::Range<usize>,
+) {
+    let before = got.len();
+    for i in range {
+        out.try_send(format!("{i}")).unwrap();
+    }
+    run_until(event_loop, got, "the PUSH side to send them", |_| {
+        out.is_empty()
+    });
+    assert_eq!(
+        got.len(),
+        before,
+        "a source out of the loop must not deliver"
+    );
 }
 
 #[test]

@@ -145,14 +145,14 @@ impl SocketHandle {
 
     /// Sends queued messages until the socket pushes back, the queue is empty
     /// or `limit` messages were handled. Refused messages go to `failures`.
-    /// Returns how many messages left the queue.
+    /// Returns how many messages left the queue. Callers mark
+    /// `needs_check` (once, not per message).
     pub(super) fn flush_pending(&mut self, limit: usize) -> Result<usize, Error> {
         let mut done = 0;
         while done < limit {
             let Some(msg) = self.pending.front_mut() else {
                 break;
             };
-            self.needs_check = true;
             let bytes = msg.byte_len() as u64;
             match wire::send(&mut self.socket, msg) {
                 Outcome::Sent => {

@@ -245,6 +245,7 @@ impl ZmqSource {
     /// [`Error::FlushTimeout`] with the number still queued.
     pub fn flush(&mut self, timeout: Duration) -> Result<Vec<SendFailure>> {
         let deadline = Instant::now() + timeout;
+        self.io.needs_check = true;
         self.shared.take_into(&mut self.io.pending);
         let result = loop {
             if let Err(e) = self.io.flush_pending(usize::MAX) {
