@@ -165,9 +165,9 @@ impl fmt::Debug for Multipart {
 
 impl From<zmq::Message> for Multipart {
     fn from(frame: zmq::Message) -> Self {
-        let mut frames = Frames::new();
-        frames.push(frame);
-        Self { frames }
+        Self {
+            frames: Frames::from_buf([frame]),
+        }
     }
 }
 

@@ -62,6 +62,11 @@ impl SocketHandle {
         &self.socket
     }
 
+    /// The socket, mutably, for the source's own frame I/O.
+    pub(super) fn socket_mut(&mut self) -> &mut zmq::Socket {
+        &mut self.socket
+    }
+
     /// The socket's type.
     pub fn socket_type(&self) -> zmq::SocketType {
         self.socket_type

@@ -113,14 +113,117 @@ fn layout_verified() -> bool {
     })
 }
 
+/// One received frame and what the receiver needs to know about it.
+pub(crate) struct Frame {
+    pub(crate) msg: zmq::Message,
+    /// Payload bytes.
+    pub(crate) len: usize,
+    /// More frames of the same message follow.
+    pub(crate) more: bool,
+}
+
 /// Receives one frame with `DONTWAIT`, retrying `EINTR`.
-pub(crate) fn recv_frame(socket: &zmq::Socket) -> zmq::Result<zmq::Message> {
-    let mut frame = zmq::Message::new();
+///
+/// This is the receive hot path, so it talks to libzmq directly: the size
+/// comes from `zmq_msg_recv`'s return value and the frame is initialised in
+/// place, three FFI calls per frame where rust-zmq's `recv`, `len` and
+/// `get_more` make five and zero the message twice.
+#[inline]
+pub(crate) fn recv_frame(socket: &mut zmq::Socket) -> zmq::Result<Frame> {
+    if !layout_verified() {
+        return recv_frame_portable(socket);
+    }
+    let mut raw = std::mem::MaybeUninit::<zmq_sys::zmq_msg_t>::uninit();
+    // SAFETY: zmq_msg_init only writes the struct and cannot fail.
+    unsafe { zmq_sys::zmq_msg_init(raw.as_mut_ptr()) };
     loop {
-        match socket.recv(&mut frame, zmq::DONTWAIT) {
+        // SAFETY: `raw` is initialised; the socket pointer is live because we
+        // hold `&mut Socket`.
+        let rc =
+            unsafe { zmq_sys::zmq_msg_recv(raw.as_mut_ptr(), socket.as_mut_ptr(), zmq::DONTWAIT) };
+        if rc >= 0 {
+            // SAFETY: `raw` holds a received message; `layout_verified`
+            // proved a `zmq::Message` is exactly a `zmq_msg_t`, so reading
+            // it as one hands ownership (and the close on drop) to it.
+            let more = unsafe { zmq_sys::zmq_msg_more(raw.as_ptr()) } != 0;
+            let msg = unsafe { std::ptr::read(raw.as_ptr().cast::<zmq::Message>()) };
+            return Ok(Frame {
+                msg,
+                len: rc as usize,
+                more,
+            });
+        }
+        match zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() }) {
+            zmq::Error::EINTR => continue,
+            e => {
+                // SAFETY: a failed receive leaves the initialised, empty
+                // message in place; close it once, here.
+                unsafe { zmq_sys::zmq_msg_close(raw.as_mut_ptr()) };
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// [`recv_frame`] through rust-zmq's safe API, for the case the layout check
+/// failed.
+fn recv_frame_portable(socket: &zmq::Socket) -> zmq::Result<Frame> {
+    let mut msg = zmq::Message::new();
+    loop {
+        match socket.recv(&mut msg, zmq::DONTWAIT) {
             Err(zmq::Error::EINTR) => continue,
             Err(e) => return Err(e),
-            Ok(()) => return Ok(frame),
+            Ok(()) => {
+                return Ok(Frame {
+                    len: msg.len(),
+                    more: msg.get_more(),
+                    msg,
+                });
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connected inproc pair with a two-frame message waiting.
+    fn pair_with_message() -> (zmq::Context, zmq::Socket, zmq::Socket) {
+        let ctx = zmq::Context::new();
+        let a = ctx.socket(zmq::PAIR).unwrap();
+        let b = ctx.socket(zmq::PAIR).unwrap();
+        a.bind("inproc://wire-recv").unwrap();
+        b.connect("inproc://wire-recv").unwrap();
+        a.send_multipart(["head".as_bytes(), &[7u8; 100]], 0)
+            .unwrap();
+        (ctx, a, b)
+    }
+
+    fn check_frames(mut recv: impl FnMut() -> zmq::Result<Frame>) {
+        let head = recv().expect("first frame");
+        assert_eq!(
+            (&head.msg[..], head.len, head.more),
+            (&b"head"[..], 4, true)
+        );
+        let body = recv().expect("second frame");
+        assert_eq!(
+            (&body.msg[..], body.len, body.more),
+            (&[7u8; 100][..], 100, false)
+        );
+        assert!(matches!(recv(), Err(zmq::Error::EAGAIN)));
+    }
+
+    #[test]
+    fn direct_receive_reports_size_and_more() {
+        assert!(layout_verified(), "the fast path should be in use here");
+        let (_ctx, _a, mut b) = pair_with_message();
+        check_frames(|| recv_frame(&mut b));
+    }
+
+    #[test]
+    fn portable_receive_matches_the_direct_one() {
+        let (_ctx, _a, b) = pair_with_message();
+        check_frames(|| recv_frame_portable(&b));
     }
 }
