@@ -245,3 +245,43 @@ fn several_sources_share_one_loop() {
         drop(f.join().unwrap());
     }
 }
+
+/// After a dispatch that drained the socket, the source skips reading
+/// `ZMQ_EVENTS` before sleeping. Reaching the socket from outside the
+/// callback (here `ZMQ_EVENTS` itself, which makes libzmq process the
+/// notification the loop was about to wait for) must bring the check back.
+#[test]
+fn touching_the_socket_between_dispatches_loses_no_wakeup() {
+    let ctx = zmq::Context::new();
+    let pull = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+    pull.bind("inproc://touched-between").unwrap();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.connect("inproc://touched-between").unwrap();
+
+    let mut event_loop: EventLoop<Vec<String>> = EventLoop::try_new().unwrap();
+    let collect: support::Callback<Vec<String>> = Box::new(|event, _, got| {
+        if let Event::Message(m) = event {
+            got.push(m.frame_str(0).unwrap().to_owned());
+        }
+    });
+    let dispatcher = Dispatcher::new(pull, collect);
+    event_loop
+        .handle()
+        .register_dispatcher(dispatcher.clone())
+        .unwrap();
+
+    let mut got = Vec::new();
+    push.send("first", 0).unwrap();
+    run_until(&mut event_loop, &mut got, "the first message", |g| {
+        g.len() == 1
+    });
+    // inproc signals the reader inside `send`, so the notification is
+    // already waiting; reading ZMQ_EVENTS through the source consumes it.
+    push.send("second", 0).unwrap();
+    let events = dispatcher.as_source_mut().socket().get_events().unwrap();
+    assert!(events.contains(zmq::POLLIN));
+    run_until(&mut event_loop, &mut got, "the second message", |g| {
+        g.len() == 2
+    });
+    assert_eq!(got, ["first", "second"]);
+}

@@ -1,5 +1,6 @@
 //! What a callback gets besides the event: the socket and the means to act on it.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
@@ -30,7 +31,10 @@ pub struct SocketHandle {
     pub(super) can_recv: bool,
     pub(super) tally: Tally,
     /// Set after any operation that may change `ZMQ_EVENTS` without an edge.
-    pub(super) needs_check: bool,
+    /// A `Cell` because handing out `&zmq::Socket` counts as such an
+    /// operation: through it libzmq may process commands (`bind`, `connect`,
+    /// `ZMQ_EVENTS`) and swallow a notification the loop is waiting for.
+    pub(super) needs_check: Cell<bool>,
     pub(super) shared: Arc<Shared>,
     pub(super) socket_type: zmq::SocketType,
 }
@@ -49,7 +53,7 @@ impl SocketHandle {
             paused: false,
             can_recv: !matches!(socket_type, zmq::PUB | zmq::PUSH),
             tally: Tally::default(),
-            needs_check: true,
+            needs_check: Cell::new(true),
             shared,
             socket_type,
         }
@@ -59,6 +63,13 @@ impl SocketHandle {
     /// changes and queries. Send and receive through the source instead: a
     /// blocking call here would block the loop.
     pub fn socket(&self) -> &zmq::Socket {
+        self.needs_check.set(true);
+        &self.socket
+    }
+
+    /// The socket, for the source's own queries, which re-check `ZMQ_EVENTS`
+    /// themselves.
+    pub(super) fn sock(&self) -> &zmq::Socket {
         &self.socket
     }
 
@@ -87,7 +98,7 @@ impl SocketHandle {
         if !self.pending.is_empty() {
             return self.enqueue(msg);
         }
-        self.needs_check = true;
+        self.needs_check.set(true);
         // Counted before sending: libzmq empties the frames it takes.
         let bytes = msg.byte_len() as u64;
         match wire::send(&mut self.socket, &mut msg) {
@@ -134,7 +145,7 @@ impl SocketHandle {
     pub fn resume_recv(&mut self) {
         self.paused = false;
         // Messages may have arrived while paused without a new edge to come.
-        self.needs_check = true;
+        self.needs_check.set(true);
     }
 
     /// True while receiving is paused.

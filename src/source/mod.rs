@@ -245,7 +245,7 @@ impl ZmqSource {
     /// [`Error::FlushTimeout`] with the number still queued.
     pub fn flush(&mut self, timeout: Duration) -> Result<Vec<SendFailure>> {
         let deadline = Instant::now() + timeout;
-        self.io.needs_check = true;
+        self.io.needs_check.set(true);
         self.shared.take_into(&mut self.io.pending);
         let result = loop {
             if let Err(e) = self.io.flush_pending(usize::MAX) {
@@ -260,7 +260,7 @@ impl ZmqSource {
                 });
             };
             let ms = left.as_millis().clamp(1, i64::MAX as u128) as i64;
-            if let Err(source) = self.io.socket().poll(zmq::POLLOUT, ms) {
+            if let Err(source) = self.io.sock().poll(zmq::POLLOUT, ms) {
                 break Err(Error::Zmq { op: "poll", source });
             }
             self.shared.take_into(&mut self.io.pending);
@@ -301,22 +301,28 @@ impl ZmqSource {
     }
 
     /// Receives whole messages until `EAGAIN`, a pause, or `limit` messages,
-    /// handing each to `callback`. Returns how many it delivered.
+    /// handing each to `callback`. Returns how many it delivered, and whether
+    /// it stopped on `EAGAIN`.
     ///
     /// This is the receive hot path: one frame at a time straight from
     /// libzmq into the message the callback gets, with the rare multipart
     /// case kept off to the side.
-    fn recv_batch<F>(&mut self, limit: usize, callback: &mut F) -> Result<usize>
+    fn recv_batch<F>(&mut self, limit: usize, callback: &mut F) -> Result<(usize, bool)>
     where
         F: FnMut(Event, &mut SocketHandle),
     {
         let mut received = 0;
+        let mut drained = false;
         // The callback may pause receiving, so `paused` is read every time.
         while received < limit && !self.io.paused {
             let frame = match wire::recv_frame(self.io.socket_mut()) {
                 Ok(frame) => frame,
-                // EFSM: a REQ socket with no request outstanding has nothing to read.
-                Err(zmq::Error::EAGAIN) | Err(zmq::Error::EFSM) => break,
+                Err(zmq::Error::EAGAIN) => {
+                    drained = true;
+                    break;
+                }
+                // A REQ socket with no request outstanding has nothing to read.
+                Err(zmq::Error::EFSM) => break,
                 Err(source) => return Err(Error::Zmq { op: "recv", source }),
             };
             self.io.tally.bytes_in += frame.len as u64;
@@ -334,50 +340,58 @@ impl ZmqSource {
             callback(Event::Message(msg), &mut self.io);
         }
         self.io.tally.messages_in += received as u64;
-        Ok(received)
+        Ok((received, drained))
     }
 
-    /// One dispatch: send and receive until nothing moves or the budget is spent.
+    /// One dispatch: send what is queued, then receive until `EAGAIN` or the
+    /// budget is spent. Whatever is left (the socket became writable for
+    /// messages the handler queued, say) shows in `ZMQ_EVENTS`, which
+    /// `before_sleep` reads, so one pass is enough.
     fn pump<F>(&mut self, callback: &mut F) -> Result<()>
     where
         F: FnMut(Event, &mut SocketHandle),
     {
         self.shared.take_into(&mut self.io.pending);
-        self.io.needs_check = true;
-        let mut spent = 0;
-        loop {
-            let sent = self.io.flush_pending(self.budget - spent)?;
-            spent += sent;
-            for failure in std::mem::take(&mut self.io.failures) {
-                callback(Event::SendFailed(failure), &mut self.io);
-            }
-            let received = if self.io.can_recv {
-                self.recv_batch(self.budget - spent, callback)?
-            } else {
-                0
-            };
-            spent += received;
-            if spent >= self.budget {
-                self.exhausted = true;
-                self.io.tally.budget_exhausted += 1;
-                return Ok(());
-            }
-            if sent == 0 && received == 0 {
-                return Ok(());
-            }
+        self.io.needs_check.set(true);
+        let sent = self.io.flush_pending(self.budget)?;
+        for failure in std::mem::take(&mut self.io.failures) {
+            callback(Event::SendFailed(failure), &mut self.io);
         }
+        let (received, drained) = if self.io.can_recv {
+            self.recv_batch(self.budget - sent, callback)?
+        } else {
+            (0, false)
+        };
+        if sent + received >= self.budget {
+            self.exhausted = true;
+            self.io.tally.budget_exhausted += 1;
+        } else if drained && self.io.pending.is_empty() {
+            // The last call into libzmq was a receive that said EAGAIN after
+            // processing every pending command, which is what reading
+            // ZMQ_EVENTS would do: nothing is readable, and whatever arrives
+            // next signals the fd again. With nothing to send, writability
+            // does not matter, so the check (a syscall) can be skipped.
+            self.io.needs_check.set(false);
+        }
+        Ok(())
     }
 
     /// True when `ZMQ_EVENTS` shows work the edge-triggered fd may never
     /// announce.
     fn has_work(&mut self) -> Result<bool> {
+        let want_read = self.io.can_recv && !self.io.paused;
+        let want_write = !self.io.pending.is_empty();
+        if !want_read && !want_write {
+            // Nothing ZMQ_EVENTS could say would make us act; save the syscall.
+            return Ok(false);
+        }
         let events = self
             .io
-            .socket()
+            .sock()
             .get_events()
             .map_err(Error::zmq("get option ZMQ_EVENTS"))?;
-        let readable = events.contains(zmq::POLLIN) && self.io.can_recv && !self.io.paused;
-        let writable = events.contains(zmq::POLLOUT) && !self.io.pending.is_empty();
+        let readable = events.contains(zmq::POLLIN) && want_read;
+        let writable = events.contains(zmq::POLLOUT) && want_write;
         Ok(readable || writable)
     }
 }
@@ -429,7 +443,7 @@ impl EventSource for ZmqSource {
         self.ping.register(poll, factory)?;
         self.shared.set_loop_thread();
         // Work may be waiting that no future edge will announce.
-        self.io.needs_check = true;
+        self.io.needs_check.set(true);
         Ok(())
     }
 
@@ -444,7 +458,7 @@ impl EventSource for ZmqSource {
         self.token = Some(token);
         self.ping.reregister(poll, factory)?;
         self.shared.set_loop_thread();
-        self.io.needs_check = true;
+        self.io.needs_check.set(true);
         Ok(())
     }
 
@@ -460,8 +474,7 @@ impl EventSource for ZmqSource {
         };
         // Read ZMQ_EVENTS once per loop iteration, and only if something
         // happened since the last read: it costs a syscall when idle.
-        let more =
-            self.exhausted || (std::mem::take(&mut self.io.needs_check) && self.has_work()?);
+        let more = self.exhausted || (self.io.needs_check.replace(false) && self.has_work()?);
         Ok(more.then_some((Readiness::EMPTY, token)))
     }
 }
