@@ -100,7 +100,11 @@ impl Shared {
     pub(crate) fn take_into(&self, local: &mut VecDeque<Multipart>) {
         let mut q = self.lock();
         q.wake_pending = false;
-        if !q.items.is_empty() {
+        if local.is_empty() {
+            // The usual case under load: trade buffers instead of moving
+            // every message while senders wait on the lock.
+            std::mem::swap(local, &mut q.items);
+        } else if !q.items.is_empty() {
             local.append(&mut q.items);
         }
         q.in_loop = local.len();

@@ -99,12 +99,10 @@ impl SocketHandle {
             return self.enqueue(msg);
         }
         self.needs_check.set(true);
-        // Counted before sending: libzmq empties the frames it takes.
-        let bytes = msg.byte_len() as u64;
         match wire::send(&mut self.socket, &mut msg) {
-            Outcome::Sent => {
+            Outcome::Sent(bytes) => {
                 self.tally.messages_out += 1;
-                self.tally.bytes_out += bytes;
+                self.tally.bytes_out += bytes as u64;
                 Ok(())
             }
             Outcome::WouldBlock => {
@@ -169,11 +167,10 @@ impl SocketHandle {
             let Some(msg) = self.pending.front_mut() else {
                 break;
             };
-            let bytes = msg.byte_len() as u64;
             match wire::send(&mut self.socket, msg) {
-                Outcome::Sent => {
+                Outcome::Sent(bytes) => {
                     self.tally.messages_out += 1;
-                    self.tally.bytes_out += bytes;
+                    self.tally.bytes_out += bytes as u64;
                     self.pending.pop_front();
                 }
                 Outcome::WouldBlock => {

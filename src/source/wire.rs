@@ -13,8 +13,8 @@ use crate::Multipart;
 
 /// What happened to one message.
 pub(crate) enum Outcome {
-    /// libzmq took every frame.
-    Sent,
+    /// libzmq took every frame: this many payload bytes.
+    Sent(usize),
     /// The socket cannot take it now (`EAGAIN`); the message is untouched.
     WouldBlock,
     /// libzmq refused it for a reason of its own; hand it back.
@@ -26,21 +26,52 @@ pub(crate) enum Outcome {
 
 /// Sends all frames of `msg` with `DONTWAIT`. Retries `EINTR`.
 pub(crate) fn send(socket: &mut zmq::Socket, msg: &mut Multipart) -> Outcome {
+    send_with(socket, msg, layout_verified())
+}
+
+/// [`send`], through `zmq_msg_send` on the frames themselves when `verified`,
+/// else through rust-zmq's copying `send`.
+fn send_with(socket: &mut zmq::Socket, msg: &mut Multipart, verified: bool) -> Outcome {
+    if verified && let [frame] = msg.frames_mut() {
+        // The common case, one frame, kept short: it runs once per message.
+        let result = loop {
+            match send_frame(socket, frame, zmq::DONTWAIT) {
+                Err(zmq::Error::EINTR) => continue,
+                other => break other,
+            }
+        };
+        return match result {
+            Ok(n) => {
+                // SAFETY: the only frame went through a successful zmq_msg_send.
+                unsafe { msg.forget_sent_frames() };
+                Outcome::Sent(n)
+            }
+            Err(zmq::Error::EAGAIN) => Outcome::WouldBlock,
+            Err(e) if is_fatal(e) => Outcome::Fatal(e),
+            Err(e) => Outcome::Refused(e),
+        };
+    }
     let frames = msg.frames_mut();
     let last = match frames.len() {
         0 => return Outcome::Refused(zmq::Error::EINVAL),
         n => n - 1,
     };
+    let mut bytes = 0;
     for (i, frame) in frames.iter_mut().enumerate() {
         let flags = zmq::DONTWAIT | if i < last { zmq::SNDMORE } else { 0 };
         let result = loop {
-            match send_frame(socket, frame, flags) {
+            let result = if verified {
+                send_frame(socket, frame, flags)
+            } else {
+                socket.send(&frame[..], flags).map(|()| frame.len())
+            };
+            match result {
                 Err(zmq::Error::EINTR) => continue,
                 other => break other,
             }
         };
         match result {
-            Ok(()) => {}
+            Ok(n) => bytes += n,
             // libzmq accepts the rest of a multipart once it took the first
             // frame, so only the first frame can see EAGAIN in practice.
             Err(zmq::Error::EAGAIN) if i == 0 => return Outcome::WouldBlock,
@@ -48,11 +79,11 @@ pub(crate) fn send(socket: &mut zmq::Socket, msg: &mut Multipart) -> Outcome {
             Err(e) => return Outcome::Fatal(e),
         }
     }
-    if layout_verified() {
+    if verified {
         // SAFETY: every frame went through a successful zmq_msg_send above.
         unsafe { msg.forget_sent_frames() };
     }
-    Outcome::Sent
+    Outcome::Sent(bytes)
 }
 
 /// Errors after which the socket cannot be used again.
@@ -63,10 +94,15 @@ pub(crate) fn is_fatal(e: zmq::Error) -> bool {
     )
 }
 
-fn send_frame(socket: &mut zmq::Socket, frame: &mut zmq::Message, flags: i32) -> zmq::Result<()> {
-    if !layout_verified() {
-        return socket.send(&frame[..], flags);
-    }
+/// Sends one frame through `zmq_msg_send`, which leaves it untouched on
+/// failure. Returns its size, which `zmq_msg_send` reports, so the sender
+/// need not ask for it first. Only once the layout is verified.
+#[inline]
+fn send_frame(
+    socket: &mut zmq::Socket,
+    frame: &mut zmq::Message,
+    flags: i32,
+) -> zmq::Result<usize> {
     let msg = frame as *mut zmq::Message as *mut zmq_sys::zmq_msg_t;
     // SAFETY: `layout_verified` proved that a `zmq::Message` starts with its
     // `zmq_msg_t` and is nothing else; the socket pointer is live because we
@@ -77,7 +113,7 @@ fn send_frame(socket: &mut zmq::Socket, frame: &mut zmq::Message, flags: i32) ->
     if rc == -1 {
         Err(zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() }))
     } else {
-        Ok(())
+        Ok(rc as usize)
     }
 }
 
@@ -219,6 +255,34 @@ mod tests {
         assert!(layout_verified(), "the fast path should be in use here");
         let (_ctx, _a, mut b) = pair_with_message();
         check_frames(|| recv_frame(&mut b));
+    }
+
+    fn check_send(verified: bool) {
+        let (_ctx, a, mut b) = pair_with_message();
+        let mut msg = Multipart::from(vec![b"ab".to_vec(), vec![1u8; 50]]);
+        assert!(matches!(
+            send_with(&mut b, &mut msg, verified),
+            Outcome::Sent(52)
+        ));
+        let got = a
+            .recv_multipart(zmq::DONTWAIT)
+            .expect("the message arrived");
+        assert_eq!(got, [b"ab".to_vec(), vec![1u8; 50]]);
+        let mut empty = Multipart::new();
+        assert!(matches!(
+            send_with(&mut b, &mut empty, verified),
+            Outcome::Refused(zmq::Error::EINVAL)
+        ));
+    }
+
+    #[test]
+    fn direct_send_reports_bytes() {
+        check_send(true);
+    }
+
+    #[test]
+    fn portable_send_matches_the_direct_one() {
+        check_send(false);
     }
 
     #[test]
