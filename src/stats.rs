@@ -32,6 +32,11 @@ pub struct StatsSnapshot {
     pub send_eagain: u64,
     /// Dispatches that stopped because the per-dispatch budget was spent.
     pub budget_exhausted: u64,
+    /// Times the loop ran the source. Each run moves messages until `EAGAIN`
+    /// or the budget, so messages per dispatch shows how well work is
+    /// batched: a low figure means the loop sleeps and wakes often, and each
+    /// wake-up costs a few syscalls in the loop and in libzmq.
+    pub dispatches: u64,
     /// Messages libzmq refused; each one was handed back to the user.
     pub send_failures: u64,
     /// Times a sender woke the loop. Senders wake it once per batch, so this
@@ -51,6 +56,7 @@ pub(crate) struct Tally {
     pub bytes_out: u64,
     pub send_eagain: u64,
     pub budget_exhausted: u64,
+    pub dispatches: u64,
     pub send_failures: u64,
 }
 
@@ -62,6 +68,7 @@ pub(crate) struct Counters {
     bytes_out: AtomicU64,
     send_eagain: AtomicU64,
     budget_exhausted: AtomicU64,
+    dispatches: AtomicU64,
     send_failures: AtomicU64,
     pub outbox_wakeups: AtomicU64,
     pub dropped_at_drop: AtomicU64,
@@ -78,6 +85,7 @@ impl Counters {
             (&self.bytes_out, t.bytes_out),
             (&self.send_eagain, t.send_eagain),
             (&self.budget_exhausted, t.budget_exhausted),
+            (&self.dispatches, t.dispatches),
             (&self.send_failures, t.send_failures),
         ] {
             if value != 0 {
@@ -108,6 +116,7 @@ impl Stats {
             outbox_peak: peak as u64,
             send_eagain: c.send_eagain.load(Relaxed),
             budget_exhausted: c.budget_exhausted.load(Relaxed),
+            dispatches: c.dispatches.load(Relaxed),
             send_failures: c.send_failures.load(Relaxed),
             outbox_wakeups: c.outbox_wakeups.load(Relaxed),
             dropped_at_drop: c.dropped_at_drop.load(Relaxed),

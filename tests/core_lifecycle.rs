@@ -164,6 +164,9 @@ fn stats_count_messages_bytes_and_wakeups() {
     assert_eq!(o.outbox_peak, N);
     assert_eq!(o.outbox_wakeups, 1, "one wake-up for one batch");
     assert!(o.budget_exhausted >= N / calloop_zmq::DEFAULT_BUDGET as u64 - 1);
+    // Every budget stop is a dispatch of its own, plus at least the last one.
+    assert!(o.dispatches > o.budget_exhausted);
+    assert!(i.dispatches > 0);
     assert_eq!(o.send_failures, 0);
 }
 

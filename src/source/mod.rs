@@ -315,8 +315,19 @@ impl ZmqSource {
         let mut drained = false;
         // The callback may pause receiving, so `paused` is read every time.
         while received < limit && !self.io.paused {
-            let frame = match wire::recv_frame(self.io.socket_mut()) {
-                Ok(frame) => frame,
+            // The event is built first and libzmq fills its frame in place:
+            // no freshly written `zmq_msg_t` is copied on the way to the
+            // callback (see `wire::init_in_place`).
+            let mut event = Event::Message(Multipart::from(wire::unready_frame()));
+            let Event::Message(msg) = &mut event else {
+                // Cannot happen: built as a message just above (and before
+                // `init_in_place`, so nothing here may drop it).
+                break;
+            };
+            let frame = &mut msg.frames_mut()[0];
+            wire::init_in_place(frame);
+            let (len, more) = match wire::recv_into(self.io.socket_mut(), frame) {
+                Ok(received) => received,
                 Err(zmq::Error::EAGAIN) => {
                     drained = true;
                     break;
@@ -325,19 +336,17 @@ impl ZmqSource {
                 Err(zmq::Error::EFSM) => break,
                 Err(source) => return Err(Error::Zmq { op: "recv", source }),
             };
-            self.io.tally.bytes_in += frame.len as u64;
-            let msg = if !frame.more && self.partial.is_empty() {
-                // The common case: a one-frame message, stored inline.
-                Multipart::from(frame.msg)
-            } else {
-                self.partial.push(frame.msg);
-                if frame.more {
+            self.io.tally.bytes_in += len as u64;
+            if more || !self.partial.is_empty() {
+                // A multipart message: gather its frames off to the side.
+                self.partial.extend(std::mem::take(msg));
+                if more {
                     continue;
                 }
-                Multipart::take_from(&mut self.partial)
-            };
+                *msg = Multipart::take_from(&mut self.partial);
+            }
             received += 1;
-            callback(Event::Message(msg), &mut self.io);
+            callback(event, &mut self.io);
         }
         self.io.tally.messages_in += received as u64;
         Ok((received, drained))
@@ -351,6 +360,7 @@ impl ZmqSource {
     where
         F: FnMut(Event, &mut SocketHandle),
     {
+        self.io.tally.dispatches += 1;
         self.shared.take_into(&mut self.io.pending);
         self.io.needs_check.set(true);
         let sent = self.io.flush_pending(self.budget)?;

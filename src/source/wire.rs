@@ -128,6 +128,7 @@ pub(crate) fn frame_len(frame: &zmq::Message) -> usize {
 }
 
 /// True when a `zmq::Message` is exactly a `zmq_msg_t`, checked once.
+#[inline]
 fn layout_verified() -> bool {
     static VERIFIED: OnceLock<bool> = OnceLock::new();
     *VERIFIED.get_or_init(|| {
@@ -149,73 +150,80 @@ fn layout_verified() -> bool {
     })
 }
 
-/// One received frame and what the receiver needs to know about it.
-pub(crate) struct Frame {
-    pub(crate) msg: zmq::Message,
-    /// Payload bytes.
-    pub(crate) len: usize,
-    /// More frames of the same message follow.
-    pub(crate) more: bool,
-}
-
-/// Receives one frame with `DONTWAIT`, retrying `EINTR`.
+/// Receives one frame with `DONTWAIT` into `frame`, which must be an empty
+/// message, retrying `EINTR`. Returns the frame's size and whether more
+/// frames of the same message follow.
 ///
-/// This is the receive hot path, so it talks to libzmq directly: the size
-/// comes from `zmq_msg_recv`'s return value and the frame is initialised in
-/// place, three FFI calls per frame where rust-zmq's `recv`, `len` and
-/// `get_more` make five and zero the message twice.
+/// This is the receive hot path. libzmq writes the frame where it will stay
+/// (inside the message the callback gets), so no freshly written `zmq_msg_t`
+/// is copied around, and the size comes from `zmq_msg_recv`'s return value:
+/// two FFI calls per frame where rust-zmq's `recv`, `len` and `get_more`
+/// make four.
 #[inline]
-pub(crate) fn recv_frame(socket: &mut zmq::Socket) -> zmq::Result<Frame> {
+pub(crate) fn recv_into(
+    socket: &mut zmq::Socket,
+    frame: &mut zmq::Message,
+) -> zmq::Result<(usize, bool)> {
     if !layout_verified() {
-        return recv_frame_portable(socket);
+        return recv_into_portable(socket, frame);
     }
-    let mut raw = std::mem::MaybeUninit::<zmq_sys::zmq_msg_t>::uninit();
-    // SAFETY: zmq_msg_init only writes the struct and cannot fail.
-    unsafe { zmq_sys::zmq_msg_init(raw.as_mut_ptr()) };
+    let raw = frame as *mut zmq::Message as *mut zmq_sys::zmq_msg_t;
     loop {
-        // SAFETY: `raw` is initialised; the socket pointer is live because we
-        // hold `&mut Socket`.
-        let rc =
-            unsafe { zmq_sys::zmq_msg_recv(raw.as_mut_ptr(), socket.as_mut_ptr(), zmq::DONTWAIT) };
+        // SAFETY: `layout_verified` proved a `zmq::Message` is exactly a
+        // `zmq_msg_t`, and `frame` is an initialised message we borrow
+        // mutably; the socket pointer is live because we hold `&mut Socket`.
+        // On failure libzmq leaves the message as it was.
+        let rc = unsafe { zmq_sys::zmq_msg_recv(raw, socket.as_mut_ptr(), zmq::DONTWAIT) };
         if rc >= 0 {
-            // SAFETY: `raw` holds a received message; `layout_verified`
-            // proved a `zmq::Message` is exactly a `zmq_msg_t`, so reading
-            // it as one hands ownership (and the close on drop) to it.
-            let more = unsafe { zmq_sys::zmq_msg_more(raw.as_ptr()) } != 0;
-            let msg = unsafe { std::ptr::read(raw.as_ptr().cast::<zmq::Message>()) };
-            return Ok(Frame {
-                msg,
-                len: rc as usize,
-                more,
-            });
+            let more = unsafe { zmq_sys::zmq_msg_more(raw) } != 0;
+            return Ok((rc as usize, more));
         }
         match zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() }) {
             zmq::Error::EINTR => continue,
-            e => {
-                // SAFETY: a failed receive leaves the initialised, empty
-                // message in place; close it once, here.
-                unsafe { zmq_sys::zmq_msg_close(raw.as_mut_ptr()) };
-                return Err(e);
-            }
+            e => return Err(e),
         }
     }
 }
 
-/// [`recv_frame`] through rust-zmq's safe API, for the case the layout check
+/// An empty frame for [`recv_into`], built so it can be moved into place
+/// before libzmq touches it: [`init_in_place`] finishes it where it ends up.
+/// Until then it must not be dropped, which `init_in_place` guarantees by
+/// running right after, with nothing in between that could unwind.
+#[inline]
+pub(crate) fn unready_frame() -> zmq::Message {
+    if !layout_verified() {
+        return zmq::Message::new();
+    }
+    // SAFETY: `zmq::Message` is exactly a `zmq_msg_t` (verified), a plain
+    // byte array for which all zeros is a valid value; it becomes a valid
+    // libzmq message once `init_in_place` runs.
+    unsafe { std::mem::zeroed() }
+}
+
+/// Makes a frame from [`unready_frame`] a valid, empty libzmq message, in
+/// place. Copying a `zmq_msg_t` right after libzmq wrote it would stall the
+/// CPU (the copy's wide loads wait for libzmq's narrow stores), so the
+/// receive path initialises and fills frames where they stay.
+#[inline]
+pub(crate) fn init_in_place(frame: &mut zmq::Message) {
+    if layout_verified() {
+        // SAFETY: layout verified; zmq_msg_init only writes the struct and
+        // cannot fail.
+        unsafe { zmq_sys::zmq_msg_init(frame as *mut zmq::Message as *mut zmq_sys::zmq_msg_t) };
+    }
+}
+
+/// [`recv_into`] through rust-zmq's safe API, for the case the layout check
 /// failed.
-fn recv_frame_portable(socket: &zmq::Socket) -> zmq::Result<Frame> {
-    let mut msg = zmq::Message::new();
+fn recv_into_portable(
+    socket: &zmq::Socket,
+    frame: &mut zmq::Message,
+) -> zmq::Result<(usize, bool)> {
     loop {
-        match socket.recv(&mut msg, zmq::DONTWAIT) {
+        match socket.recv(frame, zmq::DONTWAIT) {
             Err(zmq::Error::EINTR) => continue,
             Err(e) => return Err(e),
-            Ok(()) => {
-                return Ok(Frame {
-                    len: msg.len(),
-                    more: msg.get_more(),
-                    msg,
-                });
-            }
+            Ok(()) => return Ok((frame.len(), frame.get_more())),
         }
     }
 }
@@ -236,25 +244,23 @@ mod tests {
         (ctx, a, b)
     }
 
-    fn check_frames(mut recv: impl FnMut() -> zmq::Result<Frame>) {
-        let head = recv().expect("first frame");
-        assert_eq!(
-            (&head.msg[..], head.len, head.more),
-            (&b"head"[..], 4, true)
-        );
-        let body = recv().expect("second frame");
-        assert_eq!(
-            (&body.msg[..], body.len, body.more),
-            (&[7u8; 100][..], 100, false)
-        );
-        assert!(matches!(recv(), Err(zmq::Error::EAGAIN)));
+    fn check_frames(mut recv: impl FnMut(&mut zmq::Message) -> zmq::Result<(usize, bool)>) {
+        let mut head = zmq::Message::new();
+        assert_eq!(recv(&mut head), Ok((4, true)));
+        assert_eq!(&head[..], b"head");
+        let mut body = zmq::Message::new();
+        assert_eq!(recv(&mut body), Ok((100, false)));
+        assert_eq!(&body[..], &[7u8; 100][..]);
+        let mut none = zmq::Message::new();
+        assert_eq!(recv(&mut none), Err(zmq::Error::EAGAIN));
+        assert!(none.is_empty());
     }
 
     #[test]
     fn direct_receive_reports_size_and_more() {
         assert!(layout_verified(), "the fast path should be in use here");
         let (_ctx, _a, mut b) = pair_with_message();
-        check_frames(|| recv_frame(&mut b));
+        check_frames(|frame| recv_into(&mut b, frame));
     }
 
     fn check_send(verified: bool) {
@@ -288,6 +294,6 @@ mod tests {
     #[test]
     fn portable_receive_matches_the_direct_one() {
         let (_ctx, _a, b) = pair_with_message();
-        check_frames(|| recv_frame_portable(&b));
+        check_frames(|frame| recv_into_portable(&b, frame));
     }
 }

@@ -17,11 +17,9 @@
 use std::fmt;
 use std::ops::Index;
 
-use smallvec::SmallVec;
+mod frames;
 
-/// Frame storage: most messages have one frame, which lives inline, so
-/// receiving or sending it allocates nothing beyond libzmq's own buffer.
-type Frames = SmallVec<[zmq::Message; 1]>;
+use frames::Frames;
 
 /// One whole ZeroMQ message: an ordered list of frames.
 ///
@@ -131,7 +129,7 @@ impl Multipart {
     pub(crate) unsafe fn forget_sent_frames(&mut self) {
         // SAFETY: the caller guarantees the frames hold no resources, and
         // `zmq::Message` has nothing to drop besides its `zmq_msg_t`.
-        unsafe { self.frames.set_len(0) }
+        unsafe { self.frames.forget_all() }
     }
 
     /// Takes the frames gathered so far, leaving `frames` empty.
@@ -153,7 +151,7 @@ impl fmt::Debug for Multipart {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Text frames print as text, others as bytes: what you want in a log line.
         let mut list = f.debug_list();
-        for frame in &self.frames {
+        for frame in self.frames.iter() {
             match frame.as_str() {
                 Some(s) => list.entry(&s),
                 None => list.entry(&&frame[..]),
@@ -166,7 +164,7 @@ impl fmt::Debug for Multipart {
 impl From<zmq::Message> for Multipart {
     fn from(frame: zmq::Message) -> Self {
         Self {
-            frames: Frames::from_buf([frame]),
+            frames: Frames::One(frame),
         }
     }
 }
@@ -245,7 +243,7 @@ impl IntoIterator for Multipart {
 }
 
 /// The frames of a [`Multipart`], by value, in order.
-pub struct IntoFrames(smallvec::IntoIter<[zmq::Message; 1]>);
+pub struct IntoFrames(frames::IntoIter);
 
 impl Iterator for IntoFrames {
     type Item = zmq::Message;
