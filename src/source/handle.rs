@@ -93,8 +93,15 @@ impl SocketHandle {
     /// it sent them, as do each [`Sender`](crate::Sender)'s; between the two,
     /// a handler message may overtake sender messages the loop has not taken
     /// from the outbox yet.
+    #[inline]
     pub fn send(&mut self, msg: impl Into<Multipart>) -> Result<(), SendError> {
-        let mut msg = msg.into();
+        self.send_message(msg.into())
+    }
+
+    /// [`send`](Self::send) for a built message. It works on the message
+    /// where the caller left it: copying a message right after it was built
+    /// stalls the CPU (the copy waits for libzmq's narrow stores).
+    fn send_message(&mut self, mut msg: Multipart) -> Result<(), SendError> {
         if !self.pending.is_empty() {
             return self.enqueue(msg);
         }
