@@ -6,7 +6,9 @@
 //! edge-triggered and can miss work that a send or receive made visible, so the
 //! source re-reads `ZMQ_EVENTS` once before the loop sleeps (never per message)
 //! and, if there is work left, asks the loop for another round instead of
-//! sleeping. Other sources on the loop get their turn in between.
+//! sleeping. Other sources on the loop get their turn in between. When the
+//! dispatch ended on a receive that returned `EAGAIN` with nothing left to
+//! send, libzmq has just made that check itself, and the read is skipped.
 //!
 //! ```no_run
 //! use calloop_zmq::calloop::EventLoop;
@@ -154,7 +156,8 @@ impl Builder {
 /// It registers the socket's `ZMQ_FD` with the loop and, on each dispatch,
 /// sends what is queued and receives whole messages until libzmq says
 /// `EAGAIN` or the per-dispatch budget is spent; then it reads `ZMQ_EVENTS`
-/// once before the loop sleeps, since the edge-triggered fd can miss work a
+/// once before the loop sleeps (unless a receive that returned `EAGAIN` just
+/// did the same inside libzmq), since the edge-triggered fd can miss work a
 /// send or receive made visible.
 pub struct ZmqSource {
     io: SocketHandle,
@@ -483,7 +486,8 @@ impl EventSource for ZmqSource {
             return Ok(None);
         };
         // Read ZMQ_EVENTS once per loop iteration, and only if something
-        // happened since the last read: it costs a syscall when idle.
+        // happened since libzmq last processed its commands (our read, or a
+        // receive that returned EAGAIN): it costs a syscall when idle.
         let more = self.exhausted || (self.io.needs_check.replace(false) && self.has_work()?);
         Ok(more.then_some((Readiness::EMPTY, token)))
     }
