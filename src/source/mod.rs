@@ -395,7 +395,11 @@ impl ZmqSource {
         let want_read = self.io.can_recv && !self.io.paused;
         let want_write = !self.io.pending.is_empty();
         if !want_read && !want_write {
-            // Nothing ZMQ_EVENTS could say would make us act; save the syscall.
+            // Nothing ZMQ_EVENTS could say would make us act; save the
+            // syscall. libzmq's pending commands (new pipes, subscriptions
+            // for a PUB) wait for the next send, which processes them as it
+            // would in a program that only sends; a send that cannot go out
+            // yet marks a check, and that one processes them.
             return Ok(false);
         }
         let events = self
