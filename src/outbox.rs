@@ -101,13 +101,24 @@ impl Shared {
         let mut q = self.lock();
         q.wake_pending = false;
         if local.is_empty() {
-            // The usual case under load: trade buffers instead of moving
-            // every message while senders wait on the lock.
             std::mem::swap(local, &mut q.items);
         } else if !q.items.is_empty() {
             local.append(&mut q.items);
         }
         q.in_loop = local.len();
+    }
+
+    /// Loop side: once the loop has sent everything it held (`local` is
+    /// empty), takes what senders queued by trading buffers, so no message
+    /// is moved while senders wait on the lock. Either way later sends wake
+    /// the loop again, so what stays here is not forgotten.
+    pub(crate) fn refill(&self, local: &mut VecDeque<Multipart>) {
+        let mut q = self.lock();
+        q.wake_pending = false;
+        if local.is_empty() && !q.items.is_empty() {
+            std::mem::swap(local, &mut q.items);
+            q.in_loop = local.len();
+        }
     }
 
     /// Loop side: records how many messages the loop still holds and wakes

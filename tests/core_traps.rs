@@ -55,17 +55,30 @@ fn hundred_thousand_req_rep_round_trips_on_one_loop() {
     }
 }
 
-#[test]
-fn push_at_high_water_mark_resumes_once_the_peer_drains() {
-    const N: usize = 500;
-    let ctx = zmq::Context::new();
+/// A PUSH source connected to a plain PULL, both with a high-water mark of
+/// 5, over `inproc` when given, else tcp loopback.
+fn small_hwm_pair(ctx: &zmq::Context, inproc: Option<&str>) -> (ZmqSource, zmq::Socket) {
     let pull = ctx.socket(zmq::PULL).unwrap();
     pull.set_rcvhwm(5).unwrap();
-    let endpoint = bind_tcp(&pull);
+    let endpoint = match inproc {
+        Some(endpoint) => {
+            pull.bind(endpoint).unwrap();
+            endpoint.to_owned()
+        }
+        None => bind_tcp(&pull),
+    };
     let push = ctx.socket(zmq::PUSH).unwrap();
     push.set_sndhwm(5).unwrap();
     let push = ZmqSource::new(push).unwrap();
     push.connect(&endpoint).unwrap();
+    (push, pull)
+}
+
+#[test]
+fn push_at_high_water_mark_resumes_once_the_peer_drains() {
+    const N: usize = 500;
+    let ctx = zmq::Context::new();
+    let (push, pull) = small_hwm_pair(&ctx, None);
     let stats = push.stats();
     let sender = push.sender();
     for i in 0..N {
@@ -284,4 +297,58 @@ fn touching_the_socket_between_dispatches_loses_no_wakeup() {
         g.len() == 2
     });
     assert_eq!(got, ["first", "second"]);
+}
+
+/// Sender messages that arrive while the loop still holds messages the
+/// socket pushed back on wait in the senders' queue; once the held ones are
+/// out, the loop must take and send them too, all of them and in order.
+#[test]
+fn messages_queued_while_the_socket_pushes_back_follow_in_order() {
+    const BATCH: usize = 60;
+    let ctx = zmq::Context::new();
+    // inproc: the pipe holds at most the two HWMs, with no kernel buffers
+    // behind it, so the PUSH stays blocked until the reader reads.
+    let (push, pull) = small_hwm_pair(&ctx, Some("inproc://queued-while-blocked"));
+    let (stats, sender) = (push.stats(), push.sender());
+    let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
+    push.insert(&event_loop.handle(), |_, _, _| {}).unwrap();
+
+    for i in 0..BATCH {
+        sender.try_send(format!("{i}")).unwrap();
+    }
+    run_until(&mut event_loop, &mut (), "PUSH to reach its HWM", |_| {
+        stats.snapshot().send_eagain > 0
+    });
+    // The loop holds the rest of the first batch; these wait behind it.
+    for i in BATCH..2 * BATCH {
+        sender.try_send(format!("{i}")).unwrap();
+    }
+    event_loop
+        .dispatch(Some(Duration::ZERO), &mut ())
+        .expect("dispatch while blocked");
+    assert!(
+        stats.snapshot().messages_out < BATCH as u64,
+        "HWM never held"
+    );
+
+    let reader = thread::spawn(move || {
+        (0..2 * BATCH)
+            .map(|i| {
+                let msg = recv_within(&pull, &format!("message {i}"));
+                String::from_utf8(msg[0].clone()).unwrap()
+            })
+            .collect::<Vec<_>>()
+    });
+    run_until(
+        &mut event_loop,
+        &mut (),
+        "PUSH to send both batches",
+        |_| stats.snapshot().messages_out == 2 * BATCH as u64,
+    );
+    let got = reader.join().unwrap();
+    assert_eq!(
+        got,
+        (0..2 * BATCH).map(|i| i.to_string()).collect::<Vec<_>>()
+    );
+    assert_eq!(sender.len(), 0);
 }

@@ -364,9 +364,22 @@ impl ZmqSource {
         F: FnMut(Event, &mut SocketHandle),
     {
         self.io.tally.dispatches += 1;
-        self.shared.take_into(&mut self.io.pending);
         self.io.needs_check.set(true);
-        let sent = self.io.flush_pending(self.budget)?;
+        // Send in batches: what the loop holds first, then, once that is
+        // all out, what senders queued meanwhile. Messages stay with the
+        // senders' queue (and keep counting against the capacity) until the
+        // loop is ready for them.
+        let mut sent = 0;
+        loop {
+            self.shared.refill(&mut self.io.pending);
+            if self.io.pending.is_empty() {
+                break; // nothing (more) to send
+            }
+            sent += self.io.flush_pending(self.budget - sent)?;
+            if !self.io.pending.is_empty() || sent >= self.budget {
+                break; // the socket pushed back, or the budget is spent
+            }
+        }
         for failure in std::mem::take(&mut self.io.failures) {
             callback(Event::SendFailed(failure), &mut self.io);
         }
