@@ -35,6 +35,12 @@ pub enum Variant {
     Calloop,
     /// calloop-zmq, `send` only: `SocketHandle::send` on the loop thread.
     CalloopHandler,
+    /// calloop-zmq, `recv` only: a source built with `receive_in_place`.
+    CalloopInPlace,
+    /// `recv` only: a hand-written calloop `Generic` source on `ZMQ_FD`
+    /// that reuses one message and calls no callback per message; it tells
+    /// calloop's own cost from calloop-zmq's.
+    CalloopFd,
     /// tmq 0.5 on a current-thread tokio runtime.
     Tmq,
 }
@@ -46,6 +52,8 @@ impl Variant {
             Variant::Poll => "poll",
             Variant::Calloop => "calloop-zmq",
             Variant::CalloopHandler => "calloop-zmq-handler",
+            Variant::CalloopFd => "calloop-fd",
+            Variant::CalloopInPlace => "calloop-zmq-in-place",
             Variant::Tmq => "tmq",
         }
     }
@@ -73,9 +81,15 @@ impl Workload {
     /// `raw` first, the reference of its round.
     fn variants(self) -> &'static [Variant] {
         match self {
-            Workload::Recv | Workload::Rtt => {
-                &[Variant::Raw, Variant::Poll, Variant::Calloop, Variant::Tmq]
-            }
+            Workload::Recv => &[
+                Variant::Raw,
+                Variant::Poll,
+                Variant::CalloopFd,
+                Variant::Calloop,
+                Variant::CalloopInPlace,
+                Variant::Tmq,
+            ],
+            Workload::Rtt => &[Variant::Raw, Variant::Poll, Variant::Calloop, Variant::Tmq],
             Workload::Send => &[
                 Variant::Raw,
                 Variant::Poll,
@@ -317,7 +331,7 @@ fn run_cell(
 
 fn print_header() {
     println!(
-        "{:<5} {:<6} {:>4}  {:<19} {:>24} {:>26} {:>7} {:>9}",
+        "{:<5} {:<6} {:>4}  {:<20} {:>24} {:>26} {:>7} {:>9}",
         "work", "trans", "size", "variant", "median", "min .. max", "ratio", "cpu/msg"
     );
 }
@@ -353,7 +367,7 @@ fn print_cell(cell: &Cell) {
             }
         };
         println!(
-            "{:<5} {:<6} {:>4}  {:<19} {:>24} {:>26} {:>7.3} {:>9}",
+            "{:<5} {:<6} {:>4}  {:<20} {:>24} {:>26} {:>7.3} {:>9}",
             cell.workload.name(),
             cell.transport.name(),
             size_name(cell.size),
@@ -412,8 +426,10 @@ fn print_targets(cells: &[Cell], timers: &[timer::Report]) {
         match cell.workload {
             Workload::Recv => {
                 let bound = if cell.size == 16 { 0.95 } else { 0.98 };
-                if let Some(r) = ratio(Variant::Calloop) {
-                    count(target(&name(Variant::Calloop), r, bound, true));
+                for v in [Variant::Calloop, Variant::CalloopInPlace] {
+                    if let Some(r) = ratio(v) {
+                        count(target(&name(v), r, bound, true));
+                    }
                 }
             }
             Workload::Send if cell.size == 16 => {
@@ -432,7 +448,11 @@ fn print_targets(cells: &[Cell], timers: &[timer::Report]) {
             }
         }
         if cell.size == 16 && cell.workload != Workload::Rtt {
-            for v in [Variant::Calloop, Variant::CalloopHandler] {
+            for v in [
+                Variant::Calloop,
+                Variant::CalloopInPlace,
+                Variant::CalloopHandler,
+            ] {
                 if let Some(x) = versus_tmq(cell, v) {
                     count(target(&format!("{}-vs-tmq", name(v)), x, 3.0, true));
                 }

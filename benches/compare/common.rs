@@ -263,6 +263,13 @@ pub fn print_stats(what: &str, stats: &calloop_zmq::Stats) {
 /// finding out what a figure depends on; the published figures use the
 /// defaults).
 pub fn zmq_source(socket: zmq::Socket) -> calloop_zmq::ZmqSource {
+    zmq_builder(socket)
+        .build()
+        .expect("calloop-zmq: build the source")
+}
+
+/// The builder [`zmq_source`] uses, for variants that set more options.
+pub fn zmq_builder(socket: zmq::Socket) -> calloop_zmq::Builder {
     let env = |name: &str| {
         std::env::var(name)
             .ok()
@@ -275,5 +282,5 @@ pub fn zmq_source(socket: zmq::Socket) -> calloop_zmq::ZmqSource {
     if let Some(n) = env("COMPARE_OUTBOX") {
         builder = builder.outbox_capacity(n);
     }
-    builder.build().expect("calloop-zmq: build the source")
+    builder
 }

@@ -7,17 +7,19 @@
 //! variant has the last message; the flood closes only after the variant
 //! acknowledged everything (libzmq#4660).
 
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use calloop_zmq::calloop::EventLoop;
+use calloop_zmq::calloop::generic::Generic;
+use calloop_zmq::calloop::{EventLoop, Interest, Mode, PostAction, Readiness};
 use calloop_zmq::{Event, zmq};
 use futures::StreamExt;
 
 use crate::Variant;
 use crate::common::{
     Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, print_stats, send_static,
-    socket, spawn, tokio_runtime, wait_for, zmq_source,
+    socket, spawn, tokio_runtime, wait_for, zmq_builder,
 };
 
 /// What one measurement moves.
@@ -54,7 +56,9 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
     let sample = match variant {
         Variant::Raw => raw(ctx, &ep, spec, go),
         Variant::Poll => poll(ctx, &ep, spec, go),
-        Variant::Calloop => calloop(ctx, &ep, spec, go),
+        Variant::CalloopFd => calloop_fd(ctx, &ep, spec, go),
+        Variant::Calloop => calloop(ctx, &ep, spec, go, false),
+        Variant::CalloopInPlace => calloop(ctx, &ep, spec, go, true),
         Variant::Tmq => tmq(ctx, &ep, spec, go),
         Variant::CalloopHandler => unreachable!("recv has no handler variant"),
     };
@@ -107,15 +111,92 @@ fn poll(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample 
     Sample::rate(spec.count, start, Mark::now())
 }
 
-/// calloop-zmq: a PULL `ZmqSource` on a calloop loop, counting in its handler.
-fn calloop(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
-    let source = zmq_source(socket(ctx, zmq::PULL));
+/// A hand-written calloop source: `Generic` on the socket's `ZMQ_FD`
+/// (edge-triggered), receiving with `DONTWAIT` into one reused message until
+/// `EAGAIN`, then reading `ZMQ_EVENTS` in case a message slipped in. No
+/// callback per message and no message to hand over: what calloop itself
+/// costs on this path. With `COMPARE_FD_OWNED=1` it receives into a fresh
+/// `zmq::Message` each time and drops it, as any API that hands the caller
+/// an owned message must, to show what that costs on its own.
+fn calloop_fd(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
+    let s = socket(ctx, zmq::PULL);
+    s.connect(ep).expect("calloop-fd: connect");
+    let fd = s.get_fd().expect("calloop-fd: ZMQ_FD");
+    let owned = std::env::var_os("COMPARE_FD_OWNED").is_some();
+    let mut reused = zmq::Message::new();
+    let mut event_loop: EventLoop<usize> = EventLoop::try_new().expect("calloop: new loop");
+    let readable = Generic::new(ZmqFd(fd), Interest::READ, Mode::Edge);
+    let sock = &s; // borrowed: the socket outlives the loop declared after it
+    let mut got = 0;
+    // Messages may wait in the socket before the first edge: drain once.
+    drain(sock, &mut reused, owned, &mut got);
+    let on_readable = move |_: Readiness, _: &mut _, got: &mut usize| {
+        drain(sock, &mut reused, owned, got);
+        Ok(PostAction::Continue)
+    };
+    event_loop
+        .handle()
+        .insert_source(readable, on_readable)
+        .expect("calloop-fd: insert the source");
+    run_until(&mut event_loop, &mut got, spec.warmup);
+    let start = Mark::now();
+    go();
+    run_until(&mut event_loop, &mut got, spec.warmup + spec.count);
+    Sample::rate(spec.count, start, Mark::now())
+}
+
+/// Receives until `EAGAIN` and `ZMQ_EVENTS` agrees that nothing is left
+/// (`ZMQ_FD` signals only edges), into `reused` or, if `owned`, into a fresh
+/// message each time.
+fn drain(sock: &zmq::Socket, reused: &mut zmq::Message, owned: bool, got: &mut usize) {
+    loop {
+        let mut fresh;
+        let msg = if owned {
+            fresh = zmq::Message::new();
+            &mut fresh
+        } else {
+            &mut *reused
+        };
+        match sock.recv(msg, zmq::DONTWAIT) {
+            Ok(()) => *got += 1,
+            Err(zmq::Error::EAGAIN) => {
+                let events = sock.get_events().expect("calloop-fd: ZMQ_EVENTS");
+                if !events.contains(zmq::POLLIN) {
+                    return;
+                }
+            }
+            Err(e) => panic!("calloop-fd: recv: {e}"),
+        }
+    }
+}
+
+/// `ZMQ_FD` for calloop's `Generic`: libzmq owns the descriptor, which stays
+/// open as long as the socket, and the socket outlives the event loop here.
+struct ZmqFd(RawFd);
+
+impl AsFd for ZmqFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: see the type's doc; the loop (and so this borrow) is
+        // dropped before the socket that owns the descriptor.
+        unsafe { BorrowedFd::borrow_raw(self.0) }
+    }
+}
+
+/// calloop-zmq: a PULL `ZmqSource` on a calloop loop, counting in its
+/// handler; messages come owned, or, with `in_place`, stay in the source
+/// (`Builder::receive_in_place`).
+fn calloop(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce(), in_place: bool) -> Sample {
+    let mut builder = zmq_builder(socket(ctx, zmq::PULL));
+    if in_place {
+        builder = builder.receive_in_place();
+    }
+    let source = builder.build().expect("calloop-zmq: build the source");
     source.connect(ep).expect("calloop-zmq: connect");
     let stats = source.stats();
     let mut event_loop: EventLoop<usize> = EventLoop::try_new().expect("calloop: new loop");
     source
         .insert(&event_loop.handle(), |event, _, got: &mut usize| {
-            if let Event::Message(_) = event {
+            if let Event::Message(_) | Event::Received = event {
                 *got += 1;
             }
         })

@@ -51,6 +51,7 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
         Variant::Calloop => calloop(ctx, &ep, total, &done_rx),
         Variant::Tmq => tmq(ctx, &ep, total, &done_rx),
         Variant::CalloopHandler => unreachable!("rtt replies from the handler already"),
+        Variant::CalloopFd | Variant::CalloopInPlace => unreachable!("recv-only variant"),
     }
     let (mut rtts, cpu) = join(client, "rtt client");
     rtts.sort_by(f64::total_cmp);

@@ -59,6 +59,7 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
         Variant::Calloop => calloop_sender(ctx, &ep, spec, &sink),
         Variant::CalloopHandler => calloop_handler(ctx, &ep, spec, &sink),
         Variant::Tmq => tmq(ctx, &ep, spec, &sink),
+        Variant::CalloopFd | Variant::CalloopInPlace => unreachable!("recv-only variant"),
     };
     join(pull, "send sink");
     Sample::rate(spec.count, start, end)

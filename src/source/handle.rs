@@ -37,6 +37,8 @@ pub struct SocketHandle {
     pub(super) needs_check: Cell<bool>,
     pub(super) shared: Arc<Shared>,
     pub(super) socket_type: zmq::SocketType,
+    /// The message of the current `Event::Received` (receive in place).
+    pub(super) received: Multipart,
 }
 
 impl SocketHandle {
@@ -56,6 +58,7 @@ impl SocketHandle {
             needs_check: Cell::new(true),
             shared,
             socket_type,
+            received: Multipart::new(),
         }
     }
 
@@ -76,6 +79,37 @@ impl SocketHandle {
     /// The socket, mutably, for the source's own frame I/O.
     pub(super) fn socket_mut(&mut self) -> &mut zmq::Socket {
         &mut self.socket
+    }
+
+    /// The message of the current [`Event::Received`](crate::Event::Received)
+    /// (see [`Builder::receive_in_place`](crate::Builder::receive_in_place)).
+    ///
+    /// Read it during that callback: the source receives the next message
+    /// into the same frames. Empty for a source that does not receive in
+    /// place.
+    pub fn received(&self) -> &Multipart {
+        &self.received
+    }
+
+    /// Takes the message of the current
+    /// [`Event::Received`](crate::Event::Received), to keep or forward it
+    /// (for example to [`send`](Self::send) it back). The next message then
+    /// gets a new frame.
+    pub fn take_received(&mut self) -> Multipart {
+        std::mem::take(&mut self.received)
+    }
+
+    /// Receives one frame into [`received`](Self::received), reusing its
+    /// frame when it holds exactly one. Returns the frame's size and whether
+    /// more frames of the same message follow.
+    pub(super) fn recv_in_place(&mut self) -> zmq::Result<(usize, bool)> {
+        if self.received.len() != 1 {
+            // Built in place, as in `ZmqSource::recv_batch`: no freshly
+            // initialised `zmq_msg_t` is copied.
+            self.received = Multipart::from(wire::unready_frame());
+            wire::init_in_place(&mut self.received.frames_mut()[0]);
+        }
+        wire::recv_into(&mut self.socket, &mut self.received.frames_mut()[0])
     }
 
     /// The socket's type.

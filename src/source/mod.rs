@@ -10,6 +10,13 @@
 //! dispatch ended on a receive that returned `EAGAIN` with nothing left to
 //! send, libzmq has just made that check itself, and the read is skipped.
 //!
+//! Each message comes to the callback as an owned [`Event::Message`]. A
+//! source built with [`Builder::receive_in_place`] instead says
+//! [`Event::Received`] and keeps the message, which the callback reads through
+//! [`SocketHandle::received`]: the frame is received into again for the next
+//! message, saving a frame init and close per message where every
+//! instruction counts (see BENCHMARKS.md).
+//!
 //! ```no_run
 //! use calloop_zmq::calloop::EventLoop;
 //! use calloop_zmq::{zmq, Event, ZmqSource};
@@ -67,6 +74,11 @@ pub const DEFAULT_BUDGET: usize = 256;
 pub enum Event {
     /// A whole multipart message arrived.
     Message(Multipart),
+    /// A whole message arrived and waits in the source, for a source built
+    /// with [`Builder::receive_in_place`]: read it with
+    /// [`SocketHandle::received`], or keep it with
+    /// [`SocketHandle::take_received`], during this callback.
+    Received,
     /// libzmq refused a queued message; here it is back, with the reason.
     SendFailed(SendFailure),
 }
@@ -86,6 +98,7 @@ pub struct Builder {
     socket: zmq::Socket,
     outbox_capacity: usize,
     budget: usize,
+    in_place: bool,
 }
 
 impl std::fmt::Debug for Builder {
@@ -93,6 +106,7 @@ impl std::fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("outbox_capacity", &self.outbox_capacity)
             .field("budget", &self.budget)
+            .field("in_place", &self.in_place)
             .finish_non_exhaustive()
     }
 }
@@ -110,6 +124,52 @@ impl Builder {
     /// at least 1.
     pub fn budget(mut self, messages: usize) -> Self {
         self.budget = messages;
+        self
+    }
+
+    /// Delivers each message as [`Event::Received`] and keeps it in the
+    /// source, where the callback reads it through
+    /// [`SocketHandle::received`] (or takes it with
+    /// [`SocketHandle::take_received`]). A one-frame message's frame is
+    /// reused for the next message, as a blocking `recv` into one
+    /// `zmq::Message` does, which saves libzmq a frame init and close per
+    /// message: the fastest way to receive small messages (see
+    /// BENCHMARKS.md). Off by default: each message comes as an owned
+    /// [`Event::Message`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use calloop_zmq::calloop::EventLoop;
+    /// use calloop_zmq::{zmq, Event, ZmqSource};
+    ///
+    /// let ctx = zmq::Context::new();
+    /// let push = ctx.socket(zmq::PUSH)?;
+    /// push.bind("inproc://receive-in-place")?;
+    /// let pull = ZmqSource::builder(ctx.socket(zmq::PULL)?)
+    ///     .receive_in_place()
+    ///     .build()?;
+    /// pull.connect("inproc://receive-in-place")?;
+    /// push.send("hello", 0)?;
+    ///
+    /// let mut event_loop: EventLoop<usize> = EventLoop::try_new()?;
+    /// pull.insert(&event_loop.handle(), |event, socket, bytes| {
+    ///     if let Event::Received = event {
+    ///         // Read it now: the next message is received into the same frame.
+    ///         *bytes += socket.received().byte_len();
+    ///     }
+    /// })?;
+    /// let mut bytes = 0;
+    /// for _ in 0..50 {
+    ///     if bytes > 0 {
+    ///         break;
+    ///     }
+    ///     event_loop.dispatch(Some(Duration::from_millis(100)), &mut bytes)?;
+    /// }
+    /// assert_eq!(bytes, 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn receive_in_place(mut self) -> Self {
+        self.in_place = true;
         self
     }
 
@@ -147,6 +207,7 @@ impl Builder {
             budget: self.budget,
             exhausted: false,
             partial: Vec::new(),
+            in_place: self.in_place,
         })
     }
 }
@@ -170,6 +231,8 @@ pub struct ZmqSource {
     exhausted: bool,
     /// Frames of a message whose tail has not arrived yet.
     partial: Vec<zmq::Message>,
+    /// Deliver `Event::Received` (see `Builder::receive_in_place`).
+    in_place: bool,
 }
 
 impl ZmqSource {
@@ -184,6 +247,7 @@ impl ZmqSource {
             socket,
             outbox_capacity: DEFAULT_OUTBOX_CAPACITY,
             budget: DEFAULT_BUDGET,
+            in_place: false,
         }
     }
 
@@ -331,25 +395,46 @@ impl ZmqSource {
             wire::init_in_place(frame);
             let (len, more) = match wire::recv_into(self.io.socket_mut(), frame) {
                 Ok(received) => received,
-                Err(zmq::Error::EAGAIN) => {
-                    drained = true;
+                Err(e) => {
+                    drained = batch_end(e)?;
                     break;
                 }
-                // A REQ socket with no request outstanding has nothing to read.
-                Err(zmq::Error::EFSM) => break,
-                Err(source) => return Err(Error::Zmq { op: "recv", source }),
             };
             self.io.tally.bytes_in += len as u64;
-            if more || !self.partial.is_empty() {
-                // A multipart message: gather its frames off to the side.
-                self.partial.extend(std::mem::take(msg));
-                if more {
-                    continue;
-                }
-                *msg = Multipart::take_from(&mut self.partial);
+            if !gather(&mut self.partial, msg, more) {
+                continue;
             }
             received += 1;
             callback(event, &mut self.io);
+        }
+        self.io.tally.messages_in += received as u64;
+        Ok((received, drained))
+    }
+
+    /// [`recv_batch`](Self::recv_batch) for [`Builder::receive_in_place`]:
+    /// the message stays in the handle and a one-frame message's frame is
+    /// received into again (libzmq closes its old content first), so the
+    /// common case neither initialises nor closes a frame of its own.
+    fn recv_batch_in_place<F>(&mut self, limit: usize, callback: &mut F) -> Result<(usize, bool)>
+    where
+        F: FnMut(Event, &mut SocketHandle),
+    {
+        let mut received = 0;
+        let mut drained = false;
+        while received < limit && !self.io.paused {
+            let (len, more) = match self.io.recv_in_place() {
+                Ok(received) => received,
+                Err(e) => {
+                    drained = batch_end(e)?;
+                    break;
+                }
+            };
+            self.io.tally.bytes_in += len as u64;
+            if !gather(&mut self.partial, &mut self.io.received, more) {
+                continue;
+            }
+            received += 1;
+            callback(Event::Received, &mut self.io);
         }
         self.io.tally.messages_in += received as u64;
         Ok((received, drained))
@@ -383,10 +468,12 @@ impl ZmqSource {
         for failure in std::mem::take(&mut self.io.failures) {
             callback(Event::SendFailed(failure), &mut self.io);
         }
-        let (received, drained) = if self.io.can_recv {
-            self.recv_batch(self.budget - sent, callback)?
-        } else {
+        let (received, drained) = if !self.io.can_recv {
             (0, false)
+        } else if self.in_place {
+            self.recv_batch_in_place(self.budget - sent, callback)?
+        } else {
+            self.recv_batch(self.budget - sent, callback)?
         };
         if sent + received >= self.budget {
             self.exhausted = true;
@@ -424,6 +511,33 @@ impl ZmqSource {
         let writable = events.contains(zmq::POLLOUT) && want_write;
         Ok(readable || writable)
     }
+}
+
+/// How a receive error ends a batch: `Ok(true)` for `EAGAIN` (drained),
+/// `Ok(false)` for `EFSM` (a REQ socket with no request outstanding has
+/// nothing to read), and an error for anything else.
+fn batch_end(e: zmq::Error) -> Result<bool> {
+    match e {
+        zmq::Error::EAGAIN => Ok(true),
+        zmq::Error::EFSM => Ok(false),
+        source => Err(Error::Zmq { op: "recv", source }),
+    }
+}
+
+/// Multipart messages are gathered off to the side: a frame with `more`, or
+/// the last of several, moves from `slot` to `partial`, and the whole message
+/// goes back into `slot` once its last frame is in. Returns whether `slot`
+/// holds a whole message. One-frame messages stay where they are.
+#[inline]
+fn gather(partial: &mut Vec<zmq::Message>, slot: &mut Multipart, more: bool) -> bool {
+    if more || !partial.is_empty() {
+        partial.extend(std::mem::take(slot));
+        if more {
+            return false;
+        }
+        *slot = Multipart::take_from(partial);
+    }
+    true
 }
 
 impl EventSource for ZmqSource {
@@ -532,6 +646,7 @@ impl std::fmt::Debug for ZmqSource {
         f.debug_struct("ZmqSource")
             .field("socket", &self.io)
             .field("budget", &self.budget)
+            .field("in_place", &self.in_place)
             .field("outbox_capacity", &self.shared.capacity())
             .finish()
     }

@@ -150,8 +150,8 @@ fn layout_verified() -> bool {
     })
 }
 
-/// Receives one frame with `DONTWAIT` into `frame`, which must be an empty
-/// message, retrying `EINTR`. Returns the frame's size and whether more
+/// Receives one frame with `DONTWAIT` into `frame`, an initialised message
+/// whose old content libzmq closes first (on `EAGAIN` too), retrying `EINTR`. Returns the frame's size and whether more
 /// frames of the same message follow.
 ///
 /// This is the receive hot path. libzmq writes the frame where it will stay
