@@ -102,6 +102,9 @@ impl SocketHandle {
     /// Receives one frame into [`received`](Self::received), reusing its
     /// frame when it holds exactly one. Returns the frame's size and whether
     /// more frames of the same message follow.
+    // Always inlined: as a call, its prologue and epilogue were 28 of the
+    // 462 instructions per message of the whole receive (callgrind).
+    #[inline(always)]
     pub(super) fn recv_in_place(&mut self) -> zmq::Result<(usize, bool)> {
         if self.received.len() != 1 {
             // Built in place, as in `ZmqSource::recv_batch`: no freshly
