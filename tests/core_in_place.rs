@@ -25,29 +25,33 @@ fn mixed_messages() -> Vec<Vec<Vec<u8>>> {
     all
 }
 
-/// A PULL source receiving in place on `endpoint` (inproc, bound by the
-/// caller's PUSH), with a small budget so messages span many dispatches.
-fn in_place_pull(ctx: &zmq::Context, endpoint: &str) -> ZmqSource {
+/// A PULL source receiving in place from a PUSH bound on `endpoint`
+/// (inproc), with [`mixed_messages`] already queued, and a small budget so
+/// they span many dispatches. The PUSH is returned to keep it alive.
+fn in_place_pull_with_queue(
+    ctx: &zmq::Context,
+    endpoint: &str,
+) -> (zmq::Socket, ZmqSource, Vec<Vec<Vec<u8>>>) {
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.bind(endpoint).unwrap();
     let source = ZmqSource::builder(ctx.socket(zmq::PULL).unwrap())
         .budget(7)
         .receive_in_place()
         .build()
         .unwrap();
     source.connect(endpoint).unwrap();
-    source
+    let queued = mixed_messages();
+    for message in &queued {
+        push.send_multipart(message, 0).unwrap();
+    }
+    (push, source, queued)
 }
 
 #[test]
 fn every_message_arrives_whole_and_in_order() {
     let ctx = zmq::Context::new();
-    let push = ctx.socket(zmq::PUSH).unwrap();
-    push.bind("inproc://in-place-order").unwrap();
-    let source = in_place_pull(&ctx, "inproc://in-place-order");
+    let (_push, source, expected) = in_place_pull_with_queue(&ctx, "inproc://in-place-order");
     let stats = source.stats();
-    let expected = mixed_messages();
-    for message in &expected {
-        push.send_multipart(message, 0).unwrap();
-    }
     let mut event_loop: EventLoop<Vec<Vec<Vec<u8>>>> = EventLoop::try_new().unwrap();
     source
         .insert(&event_loop.handle(), |event, socket, got| match event {
@@ -66,13 +70,7 @@ fn every_message_arrives_whole_and_in_order() {
 #[test]
 fn a_taken_message_is_not_touched_by_later_receives() {
     let ctx = zmq::Context::new();
-    let push = ctx.socket(zmq::PUSH).unwrap();
-    push.bind("inproc://in-place-take").unwrap();
-    let source = in_place_pull(&ctx, "inproc://in-place-take");
-    let expected = mixed_messages();
-    for message in &expected {
-        push.send_multipart(message, 0).unwrap();
-    }
+    let (_push, source, expected) = in_place_pull_with_queue(&ctx, "inproc://in-place-take");
     // Take every other message and keep it; read the rest in place.
     let mut event_loop: EventLoop<(usize, Vec<calloop_zmq::Multipart>)> =
         EventLoop::try_new().unwrap();

@@ -107,8 +107,11 @@ impl SocketHandle {
     #[inline(always)]
     pub(super) fn recv_in_place(&mut self) -> zmq::Result<(usize, bool)> {
         if self.received.len() != 1 {
-            // Built in place, as in `ZmqSource::recv_batch`: no freshly
-            // initialised `zmq_msg_t` is copied.
+            // The old message goes first: nothing may run (and unwind)
+            // between `unready_frame` and `init_in_place`. Built in place, as
+            // in `ZmqSource::recv_batch`: no freshly initialised `zmq_msg_t`
+            // is copied.
+            drop(std::mem::take(&mut self.received));
             self.received = Multipart::from(wire::unready_frame());
             wire::init_in_place(&mut self.received.frames_mut()[0]);
         }
