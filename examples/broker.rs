@@ -45,12 +45,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let handle = event_loop.handle();
 
     // --- the broker ---
-    let frontend = ZmqSource::new(ctx.socket(zmq::ROUTER)?)?;
+    let frontend = ZmqSource::new(ctx.socket(zmq::SocketType::Router)?)?;
     frontend.bind("tcp://127.0.0.1:*")?;
-    let frontend_endpoint = calloop_zmq::endpoint::last_endpoint(frontend.socket())?;
-    let backend = ZmqSource::new(ctx.socket(zmq::DEALER)?)?;
+    let frontend_endpoint = frontend.socket().last_endpoint()?;
+    let backend = ZmqSource::new(ctx.socket(zmq::SocketType::Dealer)?)?;
     backend.bind("tcp://127.0.0.1:*")?;
-    let backend_endpoint = calloop_zmq::endpoint::last_endpoint(backend.socket())?;
+    let backend_endpoint = backend.socket().last_endpoint()?;
     println!("broker: clients connect to {frontend_endpoint}, workers to {backend_endpoint}");
 
     let to_backend = backend.sender();
@@ -77,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // --- workers: REP sockets that reply from their handler ---
     for worker in 0..WORKERS {
-        let rep = ZmqSource::new(ctx.socket(zmq::REP)?)?;
+        let rep = ZmqSource::new(ctx.socket(zmq::SocketType::Rep)?)?;
         rep.connect(&backend_endpoint)?;
         rep.insert(&handle, move |event, socket, state: &mut State| {
             let Event::Message(request) = event else {
@@ -95,7 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // --- clients: REQ sockets, one request at a time ---
     let mut clients = Vec::new();
     for client in 0..CLIENTS {
-        let req = ZmqSource::new(ctx.socket(zmq::REQ)?)?;
+        let req = ZmqSource::new(ctx.socket(zmq::SocketType::Req)?)?;
         req.connect(&frontend_endpoint)?;
         clients.push(req.sender());
         req.insert(&handle, move |event, _, state: &mut State| {

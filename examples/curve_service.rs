@@ -82,12 +82,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
 
     // The server: a REP socket that greets each client by its User-Id.
-    let server_socket = ctx.socket(zmq::REP)?;
+    let server_socket = ctx.socket(zmq::SocketType::Rep)?;
     server_keys.configure_server(&server_socket)?;
     server_socket.set_zap_domain(DOMAIN)?;
     let server = ZmqSource::new(server_socket)?;
     server.bind("tcp://127.0.0.1:*")?;
-    let endpoint = calloop_zmq::endpoint::last_endpoint(server.socket())?;
+    let endpoint = server.socket().last_endpoint()?;
     server.insert(&handle, |event, socket, _| {
         if let Event::Message(mut request) = event {
             let user = request.frames_mut()[0]
@@ -102,7 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
 
     // The client: on the same loop, sends the next request on each reply.
-    let client_socket = ctx.socket(zmq::REQ)?;
+    let client_socket = ctx.socket(zmq::SocketType::Req)?;
     client_keys.configure_client(&client_socket, server_keys.public())?;
     let client = ZmqSource::new(client_socket)?;
     client.connect(&endpoint)?;
@@ -132,7 +132,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The intruder: right server key, unknown client key. Its request stays
     // queued on its side; the handshake is refused, nothing reaches the server.
-    let intruder = ctx.socket(zmq::REQ)?;
+    let intruder = ctx.socket(zmq::SocketType::Req)?;
     intruder.set_linger(0)?;
     intruder_keys.configure_client(&intruder, server_keys.public())?;
     intruder.connect(&endpoint)?;

@@ -31,9 +31,9 @@ fn main() -> Result<(), BoxError> {
     let signals = Signals::new(&[Signal::SIGINT, Signal::SIGTERM])?;
 
     let ctx = zmq::Context::new();
-    let server_socket = ctx.socket(zmq::REP)?;
-    calloop_zmq::bind(&server_socket, "tcp://127.0.0.1:*")?;
-    let endpoint = calloop_zmq::endpoint::last_endpoint(&server_socket)?;
+    let server_socket = ctx.socket(zmq::SocketType::Rep)?;
+    server_socket.bind("tcp://127.0.0.1:*")?;
+    let endpoint = server_socket.last_endpoint()?;
     println!("server: listening on {endpoint}");
 
     // The server thread hands its LoopSignal back so main can stop it.
@@ -100,7 +100,7 @@ fn client(ctx: &zmq::Context, endpoint: &str, signals: Signals) -> Result<u32, B
     }
     let mut event_loop: EventLoop<Client> = EventLoop::try_new()?;
     let handle = event_loop.handle();
-    let source = ZmqSource::new(ctx.socket(zmq::REQ)?)?;
+    let source = ZmqSource::new(ctx.socket(zmq::SocketType::Req)?)?;
     source.connect(endpoint)?;
     let mut state = Client {
         sender: source.sender(),

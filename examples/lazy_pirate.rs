@@ -103,9 +103,9 @@ fn main() -> Result<(), BoxError> {
 
 /// lpserver: a ROUTER that answers most requests at once and ignores the rest.
 fn start_server(ctx: &zmq::Context, handle: &LoopHandle<'_, State>) -> Result<String, BoxError> {
-    let server = ZmqSource::new(ctx.socket(zmq::ROUTER)?)?;
+    let server = ZmqSource::new(ctx.socket(zmq::SocketType::Router)?)?;
     server.bind("tcp://127.0.0.1:*")?;
-    let endpoint = calloop_zmq::endpoint::last_endpoint(server.socket())?;
+    let endpoint = server.socket().last_endpoint()?;
     server.insert(handle, |event, socket, state: &mut State| {
         let Event::Message(request) = event else {
             return;
@@ -147,7 +147,7 @@ impl<'l> Client<'l> {
         endpoint: &str,
         handle: &LoopHandle<'l, State>,
     ) -> Result<Self, BoxError> {
-        let socket = ctx.socket(zmq::REQ)?;
+        let socket = ctx.socket(zmq::SocketType::Req)?;
         // Whatever the old socket still holds when it is closed is moot.
         socket.set_linger(0)?;
         let source = ZmqSource::new(socket)?;

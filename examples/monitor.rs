@@ -24,11 +24,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut event_loop: EventLoop<State> = EventLoop::try_new()?;
     let handle = event_loop.handle();
 
-    let server = ZmqSource::new(ctx.socket(zmq::PULL)?)?;
+    let server = ZmqSource::new(ctx.socket(zmq::SocketType::Pull)?)?;
     // Attach before binding so the Listening event is seen too.
     let monitor = Monitor::attach_source(&server, &ctx, EventMask::ALL)?;
     server.bind("tcp://127.0.0.1:*")?;
-    let endpoint = calloop_zmq::endpoint::last_endpoint(server.socket())?;
+    let endpoint = server.socket().last_endpoint()?;
 
     monitor.insert(&handle, |event, state: &mut State| {
         println!("monitor: {event}");
@@ -50,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     })?;
 
-    let peer = ctx.socket(zmq::PUSH)?;
+    let peer = ctx.socket(zmq::SocketType::Push)?;
     // The message goes out before close; never wait at close.
     peer.set_linger(0)?;
     peer.connect(&endpoint)?;

@@ -48,14 +48,14 @@ fn main() -> Result<(), BoxError> {
     let mut event_loop: EventLoop<Sink> = EventLoop::try_new()?;
     let handle = event_loop.handle();
 
-    let ventilator = ZmqSource::builder(ctx.socket(zmq::PUSH)?)
+    let ventilator = ZmqSource::builder(ctx.socket(zmq::SocketType::Push)?)
         .outbox_capacity(OUTBOX)
         .build()?;
     ventilator.bind("tcp://127.0.0.1:*")?;
-    let tasks_endpoint = calloop_zmq::endpoint::last_endpoint(ventilator.socket())?;
-    let sink = ZmqSource::new(ctx.socket(zmq::PULL)?)?;
+    let tasks_endpoint = ventilator.socket().last_endpoint()?;
+    let sink = ZmqSource::new(ctx.socket(zmq::SocketType::Pull)?)?;
     sink.bind("tcp://127.0.0.1:*")?;
-    let sink_endpoint = calloop_zmq::endpoint::last_endpoint(sink.socket())?;
+    let sink_endpoint = sink.socket().last_endpoint()?;
     println!("ventilator on {tasks_endpoint}, sink on {sink_endpoint}");
 
     // The producer: a plain thread that blocks on the outbox, never on libzmq.
@@ -193,7 +193,7 @@ fn work(
     }
     let mut event_loop: EventLoop<Worker> = EventLoop::try_new()?;
     let handle = event_loop.handle();
-    let results = ZmqSource::new(ctx.socket(zmq::PUSH)?)?;
+    let results = ZmqSource::new(ctx.socket(zmq::SocketType::Push)?)?;
     results.connect(sink_endpoint)?;
     let results_tx = results.sender();
     results.insert(&handle, |event, _, _: &mut Worker| {
@@ -203,7 +203,7 @@ fn work(
     })?;
     results_tx.try_send(format!("ready {id}"))?;
 
-    let tasks = ZmqSource::new(ctx.socket(zmq::PULL)?)?;
+    let tasks = ZmqSource::new(ctx.socket(zmq::SocketType::Pull)?)?;
     tasks.connect(tasks_endpoint)?;
     let timers = handle.clone();
     // A Dispatcher (instead of `insert`) keeps a handle on the source, so the

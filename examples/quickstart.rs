@@ -22,9 +22,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let handle = event_loop.handle();
 
     // The server: echo every request straight back from the handler.
-    let server = ZmqSource::new(ctx.socket(zmq::REP)?)?;
+    let server = ZmqSource::new(ctx.socket(zmq::SocketType::Rep)?)?;
     server.bind("tcp://127.0.0.1:*")?;
-    let endpoint = calloop_zmq::endpoint::last_endpoint(server.socket())?;
+    let endpoint = server.socket().last_endpoint()?;
     server.insert(&handle, |event, socket, _| match event {
         Event::Message(request) => {
             if let Err(e) = socket.send(request) {
@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
 
     // The client: print each reply and send the next request.
-    let client = ZmqSource::new(ctx.socket(zmq::REQ)?)?;
+    let client = ZmqSource::new(ctx.socket(zmq::SocketType::Req)?)?;
     client.connect(&endpoint)?;
     let mut state = Client {
         sender: client.sender(),

@@ -72,9 +72,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // wuserver: the PUB socket. PUB drops what no subscriber wants, so its
     // outbox never fills for long.
-    let publisher = ZmqSource::new(ctx.socket(zmq::PUB)?)?;
+    let publisher = ZmqSource::new(ctx.socket(zmq::SocketType::Pub)?)?;
     publisher.bind("tcp://127.0.0.1:*")?;
-    let endpoint = calloop_zmq::endpoint::last_endpoint(publisher.socket())?;
+    let endpoint = publisher.socket().last_endpoint()?;
     println!("weather server publishing on {endpoint}");
     let mut state = Weather {
         publisher: publisher.sender(),
@@ -124,7 +124,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // so "10001 " does not also match "100010".
     for index in 0..state.subscribers.len() {
         let zip = state.subscribers[index].zip;
-        let subscriber = ZmqSource::new(ctx.socket(zmq::SUB)?)?;
+        let subscriber = ZmqSource::new(ctx.socket(zmq::SocketType::Sub)?)?;
         subscriber
             .socket()
             .set_subscribe(format!("{zip} ").as_bytes())?;

@@ -7,7 +7,8 @@
 
 use std::fmt;
 
-use crate::Multipart;
+use crate::message::Multipart;
+use crate::zmq::{self, EndpointError};
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -24,24 +25,11 @@ pub enum Error {
         /// What libzmq said.
         source: zmq::Error,
     },
-    /// Binding or connecting an endpoint failed.
-    #[error("{op} {endpoint:?} failed: {source}")]
-    Endpoint {
-        /// `"bind"`, `"connect"`, `"unbind"` or `"disconnect"`.
-        op: &'static str,
-        /// The endpoint as given.
-        endpoint: String,
-        /// What libzmq said.
-        source: zmq::Error,
-    },
-    /// The endpoint string cannot be passed to libzmq (it contains a NUL byte).
-    #[error("{op} {endpoint:?} failed: endpoint contains a NUL byte")]
-    InvalidEndpoint {
-        /// The operation attempted.
-        op: &'static str,
-        /// The endpoint as given.
-        endpoint: String,
-    },
+    /// Binding, connecting, unbinding or disconnecting an endpoint failed
+    /// (the message names the operation and the endpoint; a NUL byte in the
+    /// endpoint is reported here too, before libzmq sees it).
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
     /// Inserting the source into the event loop failed.
     #[error("inserting the ZeroMQ source into the event loop failed: {0}")]
     Insert(calloop::Error),
@@ -72,7 +60,8 @@ impl Error {
     /// The libzmq error behind this one, if any.
     pub fn zmq_error(&self) -> Option<zmq::Error> {
         match self {
-            Error::Zmq { source, .. } | Error::Endpoint { source, .. } => Some(*source),
+            Error::Zmq { source, .. } => Some(*source),
+            Error::Endpoint(e) => e.zmq_error(),
             _ => None,
         }
     }

@@ -19,11 +19,11 @@
 //! let ctx = zmq::Context::new();
 //!
 //! // A REP server on the loop that echoes requests from inside the handler.
-//! let server = ZmqSource::new(ctx.socket(zmq::REP)?)?;
+//! let server = ZmqSource::new(ctx.socket(zmq::SocketType::Rep)?)?;
 //! server.bind("inproc://echo")?;
 //!
 //! // A REQ client on the same loop; its sender queues from anywhere.
-//! let client = ZmqSource::new(ctx.socket(zmq::REQ)?)?;
+//! let client = ZmqSource::new(ctx.socket(zmq::SocketType::Req)?)?;
 //! client.connect("inproc://echo")?;
 //! client.sender().try_send("hello")?;
 //!
@@ -55,7 +55,8 @@
 //! - [`Sender`]: the thread-safe outbox handle.
 //! - [`Multipart`]: a whole message.
 //! - [`Stats`]: counters readable at any time.
-//! - [`mod@endpoint`]: bind/connect with errors that name the endpoint.
+//! - [`mod@zmq`]: the libzmq binding underneath (contexts, sockets, frames,
+//!   options, CURVE keys), bundled libzmq 4.3.5 with CURVE.
 //! - [`monitor`]: socket monitor events (connected, disconnected, handshake
 //!   failures...) as a typed calloop source.
 //! - [`auth`]: a ZAP authenticator (NULL address lists, PLAIN, CURVE) on the loop.
@@ -65,18 +66,18 @@
 #![deny(missing_docs)]
 
 pub mod auth;
-pub mod endpoint;
 mod error;
 mod message;
 pub mod monitor;
 mod outbox;
 mod source;
 mod stats;
+pub mod zmq;
 
 pub use auth::{AuthConfig, Authenticator};
-pub use endpoint::{bind, connect};
 pub use error::{Error, Result, SendError};
 pub use message::{IntoFrames, Multipart};
+pub use zmq::Frame;
 pub use monitor::{Monitor, MonitorEvent};
 pub use outbox::Sender;
 pub use source::{
@@ -92,6 +93,3 @@ pub use calloop;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
-/// The rust-zmq crate this one is built on, so you need not depend on a
-/// matching version yourself.
-pub use zmq;

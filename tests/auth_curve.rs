@@ -310,7 +310,7 @@ fn key_pairs_round_trip_through_files() {
             "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs",
         )
         .unwrap();
-        let socket = zmq::Context::new().socket(zmq::REP).unwrap();
+        let socket = zmq::Context::new().socket(zmq::SocketType::Rep).unwrap();
         assert!(matches!(
             pair.configure_server(&socket),
             Err(AuthError::CurveUnavailable)

@@ -38,7 +38,7 @@ fn ask(w: &mut World, zap: &zmq::Socket, request: &[&[u8]]) -> Vec<Vec<u8>> {
 }
 
 fn requester(w: &World) -> zmq::Socket {
-    let zap = w.ctx.socket(zmq::DEALER).unwrap();
+    let zap = w.ctx.socket(zmq::SocketType::Dealer).unwrap();
     zap.set_linger(0).unwrap();
     zap.connect(ZAP_ENDPOINT).unwrap();
     zap

@@ -98,7 +98,7 @@ fn deny_list_blocks_and_allow_wins_when_both_are_set() {
 fn ipv6_loopback_is_listed_like_ipv4() {
     let mut w = World::new();
     w.config.deny_address("v6", ip("::1"));
-    let probe = w.ctx.socket(zmq::PULL).unwrap();
+    let probe = w.ctx.socket(zmq::SocketType::Pull).unwrap();
     probe.set_ipv6(true).unwrap();
     if probe.bind("tcp://[::1]:*").is_err() {
         println!("SKIPPED ipv6_loopback_is_listed_like_ipv4: no IPv6 loopback here");

@@ -20,7 +20,7 @@ fn flood_with_timer(budget: usize) -> (State, u64) {
     const TICKS: u64 = 50;
     const FLOOD: u64 = 200_000;
     let ctx = zmq::Context::new();
-    let pull = ctx.socket(zmq::PULL).unwrap();
+    let pull = ctx.socket(zmq::SocketType::Pull).unwrap();
     pull.set_rcvhwm(0).unwrap();
     let pull = ZmqSource::builder(pull).budget(budget).build().unwrap();
     pull.bind("inproc://flood").unwrap();
@@ -53,7 +53,7 @@ fn flood_with_timer(budget: usize) -> (State, u64) {
     let flooder = {
         let ctx = ctx.clone();
         thread::spawn(move || {
-            let push = ctx.socket(zmq::PUSH).unwrap();
+            let push = ctx.socket(zmq::SocketType::Push).unwrap();
             push.set_sndhwm(0).unwrap();
             push.connect("inproc://flood").unwrap();
             for _ in 0..FLOOD {

@@ -32,9 +32,9 @@ fn in_place_pull_with_queue(
     ctx: &zmq::Context,
     endpoint: &str,
 ) -> (zmq::Socket, ZmqSource, Vec<Vec<Vec<u8>>>) {
-    let push = ctx.socket(zmq::PUSH).unwrap();
+    let push = ctx.socket(zmq::SocketType::Push).unwrap();
     push.bind(endpoint).unwrap();
-    let source = ZmqSource::builder(ctx.socket(zmq::PULL).unwrap())
+    let source = ZmqSource::builder(ctx.socket(zmq::SocketType::Pull).unwrap())
         .budget(7)
         .receive_in_place()
         .build()
@@ -96,9 +96,9 @@ fn a_taken_message_is_not_touched_by_later_receives() {
 #[test]
 fn a_reply_can_be_the_request_taken_in_place() {
     let ctx = zmq::Context::new();
-    let req = ctx.socket(zmq::REQ).unwrap();
+    let req = ctx.socket(zmq::SocketType::Req).unwrap();
     req.bind("inproc://in-place-echo").unwrap();
-    let source = ZmqSource::builder(ctx.socket(zmq::REP).unwrap())
+    let source = ZmqSource::builder(ctx.socket(zmq::SocketType::Rep).unwrap())
         .receive_in_place()
         .build()
         .unwrap();
@@ -126,9 +126,9 @@ fn a_reply_can_be_the_request_taken_in_place() {
 #[test]
 fn without_the_option_messages_come_owned() {
     let ctx = zmq::Context::new();
-    let push = ctx.socket(zmq::PUSH).unwrap();
+    let push = ctx.socket(zmq::SocketType::Push).unwrap();
     push.bind("inproc://owned").unwrap();
-    let source = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+    let source = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
     source.connect("inproc://owned").unwrap();
     push.send("owned", 0).unwrap();
     let mut event_loop: EventLoop<Vec<String>> = EventLoop::try_new().unwrap();

@@ -18,7 +18,7 @@ fn dropping_a_source_never_blocks_even_with_infinite_linger() {
     // instead of freezing it.
     thread::spawn(move || {
         let ctx = zmq::Context::new();
-        let push = ctx.socket(zmq::PUSH).unwrap();
+        let push = ctx.socket(zmq::SocketType::Push).unwrap();
         push.set_linger(-1).unwrap();
         // Nobody listens on port 1: the message waits in libzmq's pipe
         // forever, so terminating the context would block (rust-zmq#382).
@@ -48,7 +48,7 @@ fn dropping_a_source_never_blocks_even_with_infinite_linger() {
 #[test]
 fn context_termination_ends_the_dispatch_with_a_clear_error() {
     let mut ctx = zmq::Context::new();
-    let source = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+    let source = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
     source.bind("inproc://terminated").unwrap();
     let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
     let token = source.insert(&event_loop.handle(), |_, _, _| {}).unwrap();
@@ -86,7 +86,7 @@ fn context_termination_ends_the_dispatch_with_a_clear_error() {
 #[test]
 fn bad_input_is_an_error_not_a_panic() {
     let ctx = zmq::Context::new();
-    let source = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+    let source = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
 
     let err = source.bind("tcp://127.0.0.1\0:1").unwrap_err();
     assert!(
@@ -113,7 +113,7 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(err.to_string().contains("unbind"), "{err}");
 
     for (capacity, budget) in [(0, 1), (1, 0)] {
-        let err = ZmqSource::builder(ctx.socket(zmq::PUSH).unwrap())
+        let err = ZmqSource::builder(ctx.socket(zmq::SocketType::Push).unwrap())
             .outbox_capacity(capacity)
             .budget(budget)
             .build()
@@ -122,7 +122,7 @@ fn bad_input_is_an_error_not_a_panic() {
     }
 
     // Sending on a receive-only socket: refused by libzmq, message handed back.
-    let mut sub = ZmqSource::new(ctx.socket(zmq::SUB).unwrap()).unwrap();
+    let mut sub = ZmqSource::new(ctx.socket(zmq::SocketType::Sub).unwrap()).unwrap();
     let err = sub.handle().send("nope").unwrap_err();
     assert!(err.to_string().contains("handed back"), "{err}");
     assert_eq!(err.into_message().frame_str(0), Some("nope"));
@@ -132,9 +132,9 @@ fn bad_input_is_an_error_not_a_panic() {
 fn stats_count_messages_bytes_and_wakeups() {
     const N: u64 = 1_000;
     let ctx = zmq::Context::new();
-    let pull = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
     pull.bind("inproc://stats").unwrap();
-    let push = ZmqSource::new(ctx.socket(zmq::PUSH).unwrap()).unwrap();
+    let push = ZmqSource::new(ctx.socket(zmq::SocketType::Push).unwrap()).unwrap();
     push.connect("inproc://stats").unwrap();
     let (pull_stats, push_stats, sender) = (pull.stats(), push.stats(), push.sender());
 
@@ -173,9 +173,9 @@ fn stats_count_messages_bytes_and_wakeups() {
 #[test]
 fn pause_and_resume_receiving() {
     let ctx = zmq::Context::new();
-    let pull = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
     pull.bind("inproc://pause").unwrap();
-    let push = ctx.socket(zmq::PUSH).unwrap();
+    let push = ctx.socket(zmq::SocketType::Push).unwrap();
     push.connect("inproc://pause").unwrap();
 
     let mut event_loop: EventLoop<Vec<String>> = EventLoop::try_new().unwrap();

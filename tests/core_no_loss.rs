@@ -13,7 +13,7 @@ use support::{WAIT, run_until};
 /// A PUSH socket that cannot send: no peer, and `ZMQ_IMMEDIATE` so libzmq
 /// does not queue for a peer that may come.
 fn stuck_push(ctx: &zmq::Context, capacity: usize) -> ZmqSource {
-    let push = ctx.socket(zmq::PUSH).unwrap();
+    let push = ctx.socket(zmq::SocketType::Push).unwrap();
     push.set_immediate(true).unwrap();
     ZmqSource::builder(push)
         .outbox_capacity(capacity)
@@ -70,9 +70,9 @@ fn blocking_send_on_the_loop_thread_refuses_instead_of_deadlocking() {
 #[test]
 fn blocking_send_from_a_worker_waits_for_room() {
     let ctx = zmq::Context::new();
-    let pull = ctx.socket(zmq::PULL).unwrap();
+    let pull = ctx.socket(zmq::SocketType::Pull).unwrap();
     pull.bind("inproc://worker-waits").unwrap();
-    let push = ctx.socket(zmq::PUSH).unwrap();
+    let push = ctx.socket(zmq::SocketType::Push).unwrap();
     push.set_sndhwm(1).unwrap();
     let source = ZmqSource::builder(push).outbox_capacity(2).build().unwrap();
     source.connect("inproc://worker-waits").unwrap();
@@ -113,7 +113,7 @@ fn blocking_send_from_a_worker_waits_for_room() {
 #[test]
 fn handler_send_refused_by_libzmq_comes_back() {
     let ctx = zmq::Context::new();
-    let mut rep = ZmqSource::new(ctx.socket(zmq::REP).unwrap()).unwrap();
+    let mut rep = ZmqSource::new(ctx.socket(zmq::SocketType::Rep).unwrap()).unwrap();
     // A REP socket may not speak first.
     match rep.handle().send("unprompted") {
         Err(SendError::Failed { message, error }) => {
@@ -132,9 +132,9 @@ fn handler_send_refused_by_libzmq_comes_back() {
 #[test]
 fn queued_message_refused_by_libzmq_is_reported_as_an_event() {
     let ctx = zmq::Context::new();
-    let rep = ctx.socket(zmq::REP).unwrap();
+    let rep = ctx.socket(zmq::SocketType::Rep).unwrap();
     rep.bind("inproc://refused").unwrap();
-    let req = ZmqSource::new(ctx.socket(zmq::REQ).unwrap()).unwrap();
+    let req = ZmqSource::new(ctx.socket(zmq::SocketType::Req).unwrap()).unwrap();
     req.connect("inproc://refused").unwrap();
     let stats = req.stats();
     // Two requests without waiting for a reply: REQ refuses the second.
@@ -253,9 +253,9 @@ fn drop_with_queued_messages_counts_them() {
 #[test]
 fn flush_delivers_everything_before_close() {
     let ctx = zmq::Context::new();
-    let pull = ctx.socket(zmq::PULL).unwrap();
+    let pull = ctx.socket(zmq::SocketType::Pull).unwrap();
     pull.bind("inproc://flush").unwrap();
-    let mut source = ZmqSource::new(ctx.socket(zmq::PUSH).unwrap()).unwrap();
+    let mut source = ZmqSource::new(ctx.socket(zmq::SocketType::Push).unwrap()).unwrap();
     source.connect("inproc://flush").unwrap();
     for i in 0..100 {
         source.sender().try_send(format!("{i}")).unwrap();

@@ -14,9 +14,9 @@ use support::{WAIT, bind_tcp, recv_within, run_until};
 fn hundred_thousand_req_rep_round_trips_on_one_loop() {
     const ROUNDS: u64 = 100_000;
     let ctx = zmq::Context::new();
-    let rep = ZmqSource::new(ctx.socket(zmq::REP).unwrap()).unwrap();
+    let rep = ZmqSource::new(ctx.socket(zmq::SocketType::Rep).unwrap()).unwrap();
     let endpoint = bind_tcp(rep.socket());
-    let req = ZmqSource::new(ctx.socket(zmq::REQ).unwrap()).unwrap();
+    let req = ZmqSource::new(ctx.socket(zmq::SocketType::Req).unwrap()).unwrap();
     req.connect(&endpoint).unwrap();
     req.sender().try_send(0u64.to_le_bytes().to_vec()).unwrap();
 
@@ -58,7 +58,7 @@ fn hundred_thousand_req_rep_round_trips_on_one_loop() {
 /// A PUSH source connected to a plain PULL, both with a high-water mark of
 /// 5, over `inproc` when given, else tcp loopback.
 fn small_hwm_pair(ctx: &zmq::Context, inproc: Option<&str>) -> (ZmqSource, zmq::Socket) {
-    let pull = ctx.socket(zmq::PULL).unwrap();
+    let pull = ctx.socket(zmq::SocketType::Pull).unwrap();
     pull.set_rcvhwm(5).unwrap();
     let endpoint = match inproc {
         Some(endpoint) => {
@@ -67,7 +67,7 @@ fn small_hwm_pair(ctx: &zmq::Context, inproc: Option<&str>) -> (ZmqSource, zmq::
         }
         None => bind_tcp(&pull),
     };
-    let push = ctx.socket(zmq::PUSH).unwrap();
+    let push = ctx.socket(zmq::SocketType::Push).unwrap();
     push.set_sndhwm(5).unwrap();
     let push = ZmqSource::new(push).unwrap();
     push.connect(&endpoint).unwrap();
@@ -113,9 +113,9 @@ fn push_at_high_water_mark_resumes_once_the_peer_drains() {
 #[test]
 fn messages_queued_before_insertion_are_received() {
     let ctx = zmq::Context::new();
-    let pull = ctx.socket(zmq::PULL).unwrap();
+    let pull = ctx.socket(zmq::SocketType::Pull).unwrap();
     pull.bind("inproc://queued-before").unwrap();
-    let push = ctx.socket(zmq::PUSH).unwrap();
+    let push = ctx.socket(zmq::SocketType::Push).unwrap();
     push.connect("inproc://queued-before").unwrap();
     for i in 0..10 {
         push.send(format!("{i}").as_bytes(), 0).unwrap();
@@ -123,7 +123,7 @@ fn messages_queued_before_insertion_are_received() {
     // Consume the fd's edge the way a careless user would: the source must
     // still find the messages when it is inserted.
     assert_eq!(pull.poll(zmq::POLLIN, WAIT.as_millis() as i64).unwrap(), 1);
-    assert!(pull.get_events().unwrap().contains(zmq::POLLIN));
+    assert!(pull.events().unwrap().contains(zmq::POLLIN));
 
     let source = ZmqSource::new(pull).unwrap();
     let mut event_loop: EventLoop<Vec<String>> = EventLoop::try_new().unwrap();
@@ -144,9 +144,9 @@ fn messages_queued_before_insertion_are_received() {
 #[test]
 fn remove_and_reinsert_keeps_every_message() {
     let ctx = zmq::Context::new();
-    let pull = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
     let endpoint = bind_tcp(pull.socket());
-    let push = ZmqSource::new(ctx.socket(zmq::PUSH).unwrap()).unwrap();
+    let push = ZmqSource::new(ctx.socket(zmq::SocketType::Push).unwrap()).unwrap();
     push.connect(&endpoint).unwrap();
     let out = push.sender();
 
@@ -217,7 +217,7 @@ fn several_sources_share_one_loop() {
     let (done_tx, done_rx) = mpsc::channel();
     let mut feeders = Vec::new();
     for s in 0..SOURCES {
-        let source = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+        let source = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
         let endpoint = bind_tcp(source.socket());
         source
             .insert(
@@ -233,7 +233,7 @@ fn several_sources_share_one_loop() {
         let ctx = ctx.clone();
         let done_tx = done_tx.clone();
         feeders.push(thread::spawn(move || {
-            let push = ctx.socket(zmq::PUSH).unwrap();
+            let push = ctx.socket(zmq::SocketType::Push).unwrap();
             push.connect(&endpoint).unwrap();
             for i in 0..N {
                 push.send(i.to_string().as_bytes(), 0).unwrap();
@@ -266,9 +266,9 @@ fn several_sources_share_one_loop() {
 #[test]
 fn touching_the_socket_between_dispatches_loses_no_wakeup() {
     let ctx = zmq::Context::new();
-    let pull = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
     pull.bind("inproc://touched-between").unwrap();
-    let push = ctx.socket(zmq::PUSH).unwrap();
+    let push = ctx.socket(zmq::SocketType::Push).unwrap();
     push.connect("inproc://touched-between").unwrap();
 
     let mut event_loop: EventLoop<Vec<String>> = EventLoop::try_new().unwrap();
@@ -291,7 +291,7 @@ fn touching_the_socket_between_dispatches_loses_no_wakeup() {
     // inproc signals the reader inside `send`, so the notification is
     // already waiting; reading ZMQ_EVENTS through the source consumes it.
     push.send("second", 0).unwrap();
-    let events = dispatcher.as_source_mut().socket().get_events().unwrap();
+    let events = dispatcher.as_source_mut().socket().events().unwrap();
     assert!(events.contains(zmq::POLLIN));
     run_until(&mut event_loop, &mut got, "the second message", |g| {
         g.len() == 2

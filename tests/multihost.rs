@@ -61,10 +61,10 @@ fn multihost_role() {
     let ctx = zmq::Context::new();
     match role.as_str() {
         "ventilator" => {
-            let push = ZmqSource::new(ctx.socket(zmq::PUSH).unwrap()).unwrap();
+            let push = ZmqSource::new(ctx.socket(zmq::SocketType::Push).unwrap()).unwrap();
             push.bind(&format!("tcp://{}:*", env("MULTIHOST_ADDR")))
                 .unwrap();
-            let endpoint = calloop_zmq::endpoint::last_endpoint(push.socket()).unwrap();
+            let endpoint = push.socket().last_endpoint().unwrap();
             let sender = push.sender();
             let stats = push.stats();
             // Tasks go out paced (100 per 20 ms, ~4 s in all) so the run is
@@ -97,7 +97,7 @@ fn multihost_role() {
         }
         "worker" => {
             let id = env("MULTIHOST_WORKER");
-            let push = ZmqSource::new(ctx.socket(zmq::PUSH).unwrap()).unwrap();
+            let push = ZmqSource::new(ctx.socket(zmq::SocketType::Push).unwrap()).unwrap();
             push.connect(&env("MULTIHOST_SINK")).unwrap();
             let forward = push.sender();
             std::thread::spawn(move || {
@@ -105,7 +105,7 @@ fn multihost_role() {
                 push.insert(&event_loop.handle(), |_, _, _| {}).unwrap();
                 run_loop(&mut event_loop, &mut (), |_| false);
             });
-            let pull = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+            let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
             pull.connect(&env("MULTIHOST_VENTILATOR")).unwrap();
             let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
             pull.insert(&event_loop.handle(), move |event, _, _| {
@@ -127,10 +127,10 @@ fn multihost_role() {
                 duplicated: u64,
                 per_worker: std::collections::BTreeMap<String, u64>,
             }
-            let pull = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+            let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
             pull.bind(&format!("tcp://{}:*", env("MULTIHOST_ADDR")))
                 .unwrap();
-            let endpoint = calloop_zmq::endpoint::last_endpoint(pull.socket()).unwrap();
+            let endpoint = pull.socket().last_endpoint().unwrap();
             let mut event_loop: EventLoop<Sink> = EventLoop::try_new().unwrap();
             pull.insert(&event_loop.handle(), |event, _, sink: &mut Sink| {
                 if let Event::Message(msg) = event {

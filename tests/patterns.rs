@@ -48,9 +48,9 @@ fn pair(t: Transport) {
     const PING: &[&str] = &["ping", "", "third frame"];
     const PONG: &[&str] = &["pong", "2"];
     let case = Case::new("PAIR<->PAIR", t);
-    let a = case.source(zmq::PAIR);
+    let a = case.source(zmq::SocketType::Pair);
     let endpoint = case.bind(a.socket());
-    let b = case.source(zmq::PAIR);
+    let b = case.source(zmq::SocketType::Pair);
     case.connect(b.socket(), &endpoint);
     let (a_stats, b_stats) = (a.stats(), b.stats());
     a.sender().try_send(mp(PING)).expect("queue the ping");
@@ -101,11 +101,11 @@ fn pair_thread_peer(t: Transport) {
     const ROUNDS: usize = 10;
     let frames = |i: usize| vec!["echo".to_owned(), i.to_string(), String::new()];
     let case = Case::new("PAIR<->blocking PAIR", t);
-    let echo = case.source(zmq::PAIR);
+    let echo = case.source(zmq::SocketType::Pair);
     let endpoint = case.bind(echo.socket());
     let stats = echo.stats();
 
-    let peer_socket = case.peer_socket(zmq::PAIR);
+    let peer_socket = case.peer_socket(zmq::SocketType::Pair);
     case.connect(&peer_socket, &endpoint);
     let what = case.step("blocking PAIR");
     let peer = case.spawn_peer("blocking PAIR", move || {
@@ -156,9 +156,9 @@ fn pub_sub(t: Transport) {
     let news = |seq: u64| vec!["news".to_owned(), seq.to_string(), "ignore me".to_owned()];
     let weather = |seq: u64| vec!["weather".to_owned(), seq.to_string(), "sunny".to_owned()];
     let case = Case::new("PUB->SUB", t);
-    let publisher = case.source(zmq::PUB);
+    let publisher = case.source(zmq::SocketType::Pub);
     let endpoint = case.bind(publisher.socket());
-    let subscriber = case.source(zmq::SUB);
+    let subscriber = case.source(zmq::SocketType::Sub);
     subscriber.socket().set_subscribe(b"weather").unwrap();
     case.connect(subscriber.socket(), &endpoint);
     let (pub_stats, sub_stats) = (publisher.stats(), subscriber.stats());
@@ -253,12 +253,12 @@ fn pub_sub_thread_publisher(t: Transport) {
     let weather = |i: usize| vec!["weather".to_owned(), i.to_string(), "sunny".to_owned()];
     let extra = ["news", "after subscribing"];
     let case = Case::new("blocking XPUB->SUB", t);
-    let subscriber = case.source(zmq::SUB);
+    let subscriber = case.source(zmq::SocketType::Sub);
     subscriber.socket().set_subscribe(b"weather").unwrap();
     let endpoint = case.bind(subscriber.socket());
     let stats = subscriber.stats();
 
-    let publisher = case.peer_socket(zmq::XPUB);
+    let publisher = case.peer_socket(zmq::SocketType::Xpub);
     case.connect(&publisher, &endpoint);
     let what = case.step("blocking XPUB");
     let peer = case.spawn_peer("blocking XPUB", move || {
@@ -324,9 +324,9 @@ fn req_rep(t: Transport) {
     let request = |i: usize| vec!["req".to_owned(), i.to_string(), "tail".to_owned()];
     let reply = |i: usize| vec!["rep".to_owned(), i.to_string()];
     let case = Case::new("REQ<->REP", t);
-    let rep = case.source(zmq::REP);
+    let rep = case.source(zmq::SocketType::Rep);
     let endpoint = case.bind(rep.socket());
-    let req = case.source(zmq::REQ);
+    let req = case.source(zmq::SocketType::Req);
     case.connect(req.socket(), &endpoint);
     let (req_stats, rep_stats) = (req.stats(), rep.stats());
     req.sender().try_send(mp(&request(0))).unwrap();
@@ -377,11 +377,11 @@ fn req_rep_thread_client(t: Transport) {
     let question = |i: usize| vec!["question".to_owned(), i.to_string()];
     let answer = |i: usize| vec![format!("answer {i}")];
     let case = Case::new("blocking REQ->REP", t);
-    let rep = case.source(zmq::REP);
+    let rep = case.source(zmq::SocketType::Rep);
     let endpoint = case.bind(rep.socket());
     let stats = rep.stats();
 
-    let client = case.peer_socket(zmq::REQ);
+    let client = case.peer_socket(zmq::SocketType::Req);
     case.connect(&client, &endpoint);
     let what = case.step("blocking REQ");
     let peer = case.spawn_peer("blocking REQ", move || {
@@ -423,12 +423,12 @@ fn req_rep_thread_server(t: Transport) {
     let request = |i: usize| vec!["q".to_owned(), i.to_string()];
     let reply = |i: usize| vec!["q".to_owned(), i.to_string(), "seen".to_owned()];
     let case = Case::new("REQ->blocking REP", t);
-    let req = case.source(zmq::REQ);
+    let req = case.source(zmq::SocketType::Req);
     let endpoint = case.bind(req.socket());
     let stats = req.stats();
     req.sender().try_send(mp(&request(0))).unwrap();
 
-    let server = case.peer_socket(zmq::REP);
+    let server = case.peer_socket(zmq::SocketType::Rep);
     case.connect(&server, &endpoint);
     let what = case.step("blocking REP");
     let peer = case.spawn_peer("blocking REP", move || {
@@ -477,9 +477,9 @@ fn req_efsm(t: Transport) {
     const SECOND: &[&str] = &["second", "2"];
     const THIRD: &[&str] = &["third", "3", ""];
     let case = Case::new("REQ twice (EFSM)", t);
-    let rep = case.source(zmq::REP);
+    let rep = case.source(zmq::SocketType::Rep);
     let endpoint = case.bind(rep.socket());
-    let req = case.source(zmq::REQ);
+    let req = case.source(zmq::SocketType::Req);
     case.connect(req.socket(), &endpoint);
     let stats = req.stats();
     // Two requests queued at once: the first goes, the second cannot.
@@ -581,15 +581,15 @@ fn dealer_router(t: Transport) {
         frames
     };
     let case = Case::new("DEALER<->ROUTER", t);
-    let router = case.source(zmq::ROUTER);
+    let router = case.source(zmq::SocketType::Router);
     let endpoint = case.bind(router.socket());
     let router_stats = router.stats();
 
     let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
     let mut dealers = Vec::new();
     for (d, name) in DEALERS.into_iter().enumerate() {
-        let socket = case.socket(zmq::DEALER);
-        socket.set_identity(name.as_bytes()).unwrap();
+        let socket = case.socket(zmq::SocketType::Dealer);
+        socket.set_routing_id(name.as_bytes()).unwrap();
         let dealer = case.wrap(socket);
         case.connect(dealer.socket(), &endpoint);
         for i in 0..JOBS {
@@ -651,12 +651,12 @@ fn dealer_router_thread_dealer(t: Transport) {
     let done = |i: usize| vec!["done".to_owned(), i.to_string(), String::new()];
     let routed = |frames: Vec<String>| [vec!["worker".to_owned()], frames].concat();
     let case = Case::new("blocking DEALER->ROUTER", t);
-    let router = case.source(zmq::ROUTER);
+    let router = case.source(zmq::SocketType::Router);
     let endpoint = case.bind(router.socket());
     let stats = router.stats();
 
-    let dealer = case.peer_socket(zmq::DEALER);
-    dealer.set_identity(b"worker").unwrap();
+    let dealer = case.peer_socket(zmq::SocketType::Dealer);
+    dealer.set_routing_id(b"worker").unwrap();
     case.connect(&dealer, &endpoint);
     let what = case.step("blocking DEALER");
     let peer = case.spawn_peer("blocking DEALER", move || {
@@ -675,7 +675,7 @@ fn dealer_router_thread_dealer(t: Transport) {
             let mut msg = expect_message(&who, event);
             check_frames(&who, &msg, &routed(job(seen)));
             seen += 1;
-            msg.frames_mut()[1] = zmq::Message::from("done");
+            msg.frames_mut()[1] = zmq::Frame::from("done");
             must_send(&who, socket, msg);
         })
         .unwrap();
@@ -699,15 +699,15 @@ fn router_mandatory_unknown_peer(t: Transport) {
     const QUEUED: &[&str] = &["nobody", "lost?", "", "no"];
     const DIRECT: &[&str] = &["ghost", "boo"];
     let case = Case::new("ROUTER_MANDATORY to an unknown peer", t);
-    let socket = case.socket(zmq::ROUTER);
+    let socket = case.socket(zmq::SocketType::Router);
     socket.set_router_mandatory(true).unwrap();
     let router = case.wrap(socket);
     let endpoint = case.bind(router.socket());
     let stats = router.stats();
     router.sender().try_send(mp(QUEUED)).unwrap();
 
-    let socket = case.socket(zmq::DEALER);
-    socket.set_identity(b"known").unwrap();
+    let socket = case.socket(zmq::SocketType::Dealer);
+    socket.set_routing_id(b"known").unwrap();
     let dealer = case.wrap(socket);
     case.connect(dealer.socket(), &endpoint);
     dealer.sender().try_send("hello").unwrap();
@@ -791,9 +791,9 @@ fn push_pull(t: Transport) {
         }
     };
     let case = Case::new("PUSH->PULL", t);
-    let pull = case.source(zmq::PULL);
+    let pull = case.source(zmq::SocketType::Pull);
     let endpoint = case.bind(pull.socket());
-    let push = case.source(zmq::PUSH);
+    let push = case.source(zmq::SocketType::Push);
     case.connect(push.socket(), &endpoint);
     let (push_stats, pull_stats) = (push.stats(), pull.stats());
     let out = push.sender();
@@ -837,9 +837,9 @@ fn push_pull_thread_peers(t: Transport) {
     let up = |i: usize| vec!["up".to_owned(), i.to_string(), String::new()];
     let down = |i: usize| vec!["down".to_owned(), i.to_string()];
     let case = Case::new("PUSH/PULL with blocking peers", t);
-    let pull = case.source(zmq::PULL);
+    let pull = case.source(zmq::SocketType::Pull);
     let pull_endpoint = case.bind(pull.socket());
-    let push = case.source(zmq::PUSH);
+    let push = case.source(zmq::SocketType::Push);
     let push_endpoint = case.bind(push.socket());
     let (push_stats, pull_stats) = (push.stats(), pull.stats());
     let out = push.sender();
@@ -847,7 +847,7 @@ fn push_pull_thread_peers(t: Transport) {
         out.try_send(mp(&down(i))).unwrap();
     }
 
-    let feeder = case.peer_socket(zmq::PUSH);
+    let feeder = case.peer_socket(zmq::SocketType::Push);
     case.connect(&feeder, &pull_endpoint);
     let what = case.step("blocking PUSH");
     let feeder = case.spawn_peer("blocking PUSH", move || {
@@ -856,7 +856,7 @@ fn push_pull_thread_peers(t: Transport) {
         }
         feeder
     });
-    let drain = case.peer_socket(zmq::PULL);
+    let drain = case.peer_socket(zmq::SocketType::Pull);
     case.connect(&drain, &push_endpoint);
     let what = case.step("blocking PULL");
     let drain = case.spawn_peer("blocking PULL", move || {
@@ -900,9 +900,9 @@ fn xpub_xsub(t: Transport) {
     const OTHER: &[&str] = &["other", "filtered"];
     const DATA: &[&str] = &["topic", "data", "1"];
     let case = Case::new("XPUB<->XSUB", t);
-    let xpub = case.source(zmq::XPUB);
+    let xpub = case.source(zmq::SocketType::Xpub);
     let endpoint = case.bind(xpub.socket());
-    let xsub = case.source(zmq::XSUB);
+    let xsub = case.source(zmq::SocketType::Xsub);
     case.connect(xsub.socket(), &endpoint);
     let (xpub_stats, xsub_stats) = (xpub.stats(), xsub.stats());
     xsub.sender().try_send(mp(SUBSCRIBE)).unwrap();
@@ -968,11 +968,11 @@ fn xpub_thread_subscriber(t: Transport) {
     const SPORT: &[&str] = &["sport", "filtered"];
     const NEWS: &[&str] = &["news", "", "headline"];
     let case = Case::new("XPUB->blocking SUB", t);
-    let xpub = case.source(zmq::XPUB);
+    let xpub = case.source(zmq::SocketType::Xpub);
     let endpoint = case.bind(xpub.socket());
     let stats = xpub.stats();
 
-    let sub = case.peer_socket(zmq::SUB);
+    let sub = case.peer_socket(zmq::SocketType::Sub);
     sub.set_subscribe(b"news").unwrap();
     case.connect(&sub, &endpoint);
     let what = case.step("blocking SUB");
@@ -1076,7 +1076,7 @@ fn stream(t: Transport) {
     const REQUEST: &[u8] = b"hello stream";
     assert_eq!(t, Transport::Tcp, "STREAM is tcp-only");
     let case = Case::new("STREAM<->raw TCP client", t);
-    let server = case.source(zmq::STREAM);
+    let server = case.source(zmq::SocketType::Stream);
     let endpoint = case.bind(server.socket());
     let (stats, out) = (server.stats(), server.sender());
     let addr = endpoint.trim_start_matches("tcp://");
@@ -1171,7 +1171,7 @@ fn stream_client(t: Transport) {
     // in that pipe is dropped unless the application happened to read it
     // first. Instead the listener is closed before the server hangs up, so
     // the reconnect attempts find nobody.
-    let socket = case.socket(zmq::STREAM);
+    let socket = case.socket(zmq::SocketType::Stream);
     let client = case.wrap(socket);
     case.connect(client.socket(), &format!("tcp://{addr}"));
     let stats = client.stats();

@@ -24,13 +24,13 @@ fn reliability_slow_consumer_backpressure() {
     const PAYLOAD: usize = 1024;
     let ctx = zmq::Context::new();
 
-    let consumer = ctx.socket(zmq::PULL).unwrap();
+    let consumer = ctx.socket(zmq::SocketType::Pull).unwrap();
     consumer.set_rcvhwm(50).unwrap();
     consumer.set_linger(0).unwrap();
     consumer.bind("tcp://127.0.0.1:*").unwrap();
-    let endpoint = calloop_zmq::endpoint::last_endpoint(&consumer).unwrap();
+    let endpoint = consumer.last_endpoint().unwrap();
 
-    let push = ctx.socket(zmq::PUSH).unwrap();
+    let push = ctx.socket(zmq::SocketType::Push).unwrap();
     push.set_sndhwm(50).unwrap();
     push.set_linger(0).unwrap();
     let source = ZmqSource::builder(push)
@@ -168,7 +168,7 @@ fn expect_endpoint_error(result: calloop_zmq::Result<()>, endpoint: &str) {
 #[test]
 fn reliability_bad_endpoints_and_options() {
     let ctx = zmq::Context::new();
-    let source = ZmqSource::new(ctx.socket(zmq::DEALER).unwrap()).unwrap();
+    let source = ZmqSource::new(ctx.socket(zmq::SocketType::Dealer).unwrap()).unwrap();
     for ep in [
         "",
         "nonsense",
@@ -193,8 +193,8 @@ fn reliability_bad_endpoints_and_options() {
 
     // Builder settings that make no sense.
     for build in [
-        ZmqSource::builder(ctx.socket(zmq::PUSH).unwrap()).outbox_capacity(0),
-        ZmqSource::builder(ctx.socket(zmq::PUSH).unwrap()).budget(0),
+        ZmqSource::builder(ctx.socket(zmq::SocketType::Push).unwrap()).outbox_capacity(0),
+        ZmqSource::builder(ctx.socket(zmq::SocketType::Push).unwrap()).budget(0),
     ] {
         let err = build.build().expect_err("zero setting");
         assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
@@ -206,7 +206,7 @@ fn reliability_bad_endpoints_and_options() {
     assert_eq!(s.set_sndhwm(-1), Err(zmq::Error::EINVAL));
     assert_eq!(s.set_linger(-2), Err(zmq::Error::EINVAL));
     assert_eq!(s.set_subscribe(b"x"), Err(zmq::Error::EINVAL));
-    assert_eq!(s.set_identity(&[0u8; 300]), Err(zmq::Error::EINVAL));
+    assert_eq!(s.set_routing_id(&[0u8; 300]), Err(zmq::Error::EINVAL));
     assert_eq!(
         s.set_plain_username(Some(&"u".repeat(300))),
         Err(zmq::Error::EINVAL)
@@ -234,18 +234,18 @@ fn reliability_wrong_type_operations() {
         _ => {}
     };
     // Sending on receive-only sockets: handed back with ENOTSUP.
-    for kind in [zmq::PULL, zmq::SUB] {
+    for kind in [zmq::SocketType::Pull, zmq::SocketType::Sub] {
         let src = ZmqSource::new(ctx.socket(kind).unwrap()).unwrap();
         src.sender().try_send(format!("to {kind:?}")).unwrap();
         src.insert(&handle, record).unwrap();
     }
     // An empty message: handed back with EINVAL.
-    let pair = ZmqSource::new(ctx.socket(zmq::PAIR).unwrap()).unwrap();
+    let pair = ZmqSource::new(ctx.socket(zmq::SocketType::Pair).unwrap()).unwrap();
     pair.bind("inproc://wrong-type-pair").unwrap();
     pair.sender().try_send(Multipart::new()).unwrap();
     pair.insert(&handle, record).unwrap();
     // ROUTER_MANDATORY to an unknown peer: handed back with EHOSTUNREACH.
-    let router = ZmqSource::new(ctx.socket(zmq::ROUTER).unwrap()).unwrap();
+    let router = ZmqSource::new(ctx.socket(zmq::SocketType::Router).unwrap()).unwrap();
     router.socket().set_router_mandatory(true).unwrap();
     router
         .sender()
@@ -274,7 +274,7 @@ fn reliability_wrong_type_operations() {
 
     // REP replying twice, and REQ sending twice, from the handler: EFSM,
     // message handed back in the error.
-    let rep = ZmqSource::new(ctx.socket(zmq::REP).unwrap()).unwrap();
+    let rep = ZmqSource::new(ctx.socket(zmq::SocketType::Rep).unwrap()).unwrap();
     rep.bind("inproc://wrong-type-rep").unwrap();
     rep.insert(&handle, |event, socket, seen: &mut Seen| {
         if let Event::Message(m) = event {
@@ -290,7 +290,7 @@ fn reliability_wrong_type_operations() {
         }
     })
     .unwrap();
-    let req = ZmqSource::new(ctx.socket(zmq::REQ).unwrap()).unwrap();
+    let req = ZmqSource::new(ctx.socket(zmq::SocketType::Req).unwrap()).unwrap();
     req.connect("inproc://wrong-type-rep").unwrap();
     let req_sender = req.sender();
     req.insert(&handle, record).unwrap();
@@ -308,7 +308,7 @@ fn reliability_wrong_type_operations() {
     assert_eq!(last.0, vec![b"second request".to_vec()]);
 
     // A blocking send on the loop's own thread is refused, not a deadlock.
-    let full = ZmqSource::builder(ctx.socket(zmq::PUSH).unwrap())
+    let full = ZmqSource::builder(ctx.socket(zmq::SocketType::Push).unwrap())
         .outbox_capacity(1)
         .build()
         .unwrap();
@@ -343,10 +343,10 @@ fn reliability_remove_reinsert_close_and_drop() {
     let mut event_loop: EventLoop<Flow> = EventLoop::try_new().unwrap();
     let handle = event_loop.handle();
 
-    let pull = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
     pull.socket().set_rcvhwm(20).unwrap();
     pull.bind("tcp://127.0.0.1:*").unwrap();
-    let endpoint = calloop_zmq::endpoint::last_endpoint(pull.socket()).unwrap();
+    let endpoint = pull.socket().last_endpoint().unwrap();
     let pull_token = pull
         .insert(&handle, |event, _, flow: &mut Flow| {
             if let Event::Message(m) = event {
@@ -355,7 +355,7 @@ fn reliability_remove_reinsert_close_and_drop() {
         })
         .unwrap();
 
-    let push = ctx.socket(zmq::PUSH).unwrap();
+    let push = ctx.socket(zmq::SocketType::Push).unwrap();
     push.set_sndhwm(20).unwrap();
     let push = ZmqSource::builder(push)
         .outbox_capacity(CAPACITY)
@@ -468,7 +468,7 @@ fn reliability_remove_reinsert_close_and_drop() {
 
     // Drop (not close) a source holding messages: counted, and senders
     // learn it is gone.
-    let lonely = ctx.socket(zmq::PUSH).unwrap();
+    let lonely = ctx.socket(zmq::SocketType::Push).unwrap();
     // No pipe before a connection exists, so messages stay in the outbox;
     // and nothing may linger at context end (the port never answers).
     lonely.set_immediate(true).unwrap();

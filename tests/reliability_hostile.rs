@@ -39,34 +39,34 @@ struct Server {
 
 fn socket_type_name(t: zmq::SocketType) -> &'static str {
     match t {
-        zmq::PAIR => "PAIR",
-        zmq::PUB => "PUB",
-        zmq::SUB => "SUB",
-        zmq::REQ => "REQ",
-        zmq::REP => "REP",
-        zmq::DEALER => "DEALER",
-        zmq::ROUTER => "ROUTER",
-        zmq::PULL => "PULL",
-        zmq::PUSH => "PUSH",
-        zmq::XPUB => "XPUB",
-        zmq::XSUB => "XSUB",
-        zmq::STREAM => "STREAM",
+        zmq::SocketType::Pair => "PAIR",
+        zmq::SocketType::Pub => "PUB",
+        zmq::SocketType::Sub => "SUB",
+        zmq::SocketType::Req => "REQ",
+        zmq::SocketType::Rep => "REP",
+        zmq::SocketType::Dealer => "DEALER",
+        zmq::SocketType::Router => "ROUTER",
+        zmq::SocketType::Pull => "PULL",
+        zmq::SocketType::Push => "PUSH",
+        zmq::SocketType::Xpub => "XPUB",
+        zmq::SocketType::Xsub => "XSUB",
+        zmq::SocketType::Stream => "STREAM",
     }
 }
 
 /// The peer type a good (and a handshaking hostile) client uses.
 fn peer_type(t: zmq::SocketType) -> zmq::SocketType {
     match t {
-        zmq::PAIR => zmq::PAIR,
-        zmq::PUB | zmq::XPUB => zmq::SUB,
-        zmq::SUB | zmq::XSUB => zmq::PUB,
-        zmq::REQ => zmq::REP,
-        zmq::REP => zmq::REQ,
-        zmq::DEALER => zmq::DEALER,
-        zmq::ROUTER => zmq::DEALER,
-        zmq::PULL => zmq::PUSH,
-        zmq::PUSH => zmq::PULL,
-        zmq::STREAM => unreachable!("STREAM peers are plain TCP"),
+        zmq::SocketType::Pair => zmq::SocketType::Pair,
+        zmq::SocketType::Pub | zmq::SocketType::Xpub => zmq::SocketType::Sub,
+        zmq::SocketType::Sub | zmq::SocketType::Xsub => zmq::SocketType::Pub,
+        zmq::SocketType::Req => zmq::SocketType::Rep,
+        zmq::SocketType::Rep => zmq::SocketType::Req,
+        zmq::SocketType::Dealer => zmq::SocketType::Dealer,
+        zmq::SocketType::Router => zmq::SocketType::Dealer,
+        zmq::SocketType::Pull => zmq::SocketType::Push,
+        zmq::SocketType::Push => zmq::SocketType::Pull,
+        zmq::SocketType::Stream => unreachable!("STREAM peers are plain TCP"),
     }
 }
 
@@ -166,10 +166,10 @@ impl Harness {
         let socket = ctx.socket(kind).unwrap();
         socket.set_maxmsgsize(MAX_MSG).unwrap();
         socket.set_linger(0).unwrap();
-        if kind == zmq::SUB {
+        if kind == zmq::SocketType::Sub {
             socket.set_subscribe(b"").unwrap();
         }
-        if kind == zmq::REQ {
+        if kind == zmq::SocketType::Req {
             // Lets the REQ send again if a request went to a hostile peer
             // that then vanished.
             socket.set_req_relaxed(true).unwrap();
@@ -177,7 +177,7 @@ impl Harness {
         }
         let source = ZmqSource::new(socket).unwrap();
         source.bind("tcp://127.0.0.1:*").unwrap();
-        let endpoint = calloop_zmq::endpoint::last_endpoint(source.socket()).unwrap();
+        let endpoint = source.socket().last_endpoint().unwrap();
         let addr = endpoint.trim_start_matches("tcp://").to_string();
         let sender = source.sender();
         let event_loop: EventLoop<Server> = EventLoop::try_new().unwrap();
@@ -206,9 +206,9 @@ impl Harness {
         let server = Server {
             echo: matches!(
                 kind,
-                zmq::REP | zmq::ROUTER | zmq::DEALER | zmq::PAIR | zmq::STREAM
+                zmq::SocketType::Rep | zmq::SocketType::Router | zmq::SocketType::Dealer | zmq::SocketType::Pair | zmq::SocketType::Stream
             ),
-            stream: kind == zmq::STREAM,
+            stream: kind == zmq::SocketType::Stream,
             ..Server::default()
         };
         let mut h = Harness {
@@ -228,16 +228,16 @@ impl Harness {
     }
 
     fn connect_good_peer(&mut self) {
-        if self.kind == zmq::STREAM {
+        if self.kind == zmq::SocketType::Stream {
             self.stream_peer = Some(raw(&self.addr));
             return;
         }
         let peer = self.ctx.socket(peer_type(self.kind)).unwrap();
         peer.set_linger(0).unwrap();
-        if peer_type(self.kind) == zmq::SUB {
+        if peer_type(self.kind) == zmq::SocketType::Sub {
             peer.set_subscribe(b"").unwrap();
         }
-        if peer_type(self.kind) == zmq::REQ {
+        if peer_type(self.kind) == zmq::SocketType::Req {
             peer.set_req_relaxed(true).unwrap();
             peer.set_req_correlate(true).unwrap();
         }
@@ -283,7 +283,7 @@ impl Harness {
             self.dispatch();
             let done = match self.kind {
                 // Peer asks, server echoes.
-                zmq::REP | zmq::ROUTER | zmq::DEALER | zmq::PAIR => {
+                zmq::SocketType::Rep | zmq::SocketType::Router | zmq::SocketType::Dealer | zmq::SocketType::Pair => {
                     // Retry like a real client would: an attacker that
                     // ZeroMQ took for a ZMTP/1.0 peer can be handed the
                     // reply (DEALER round-robin, REP after a malformed
@@ -299,7 +299,7 @@ impl Harness {
                     self.peer_recv().is_some_and(|m| m.last() == Some(&body))
                 }
                 // Peer sends, server receives.
-                zmq::PULL => {
+                zmq::SocketType::Pull => {
                     if !started {
                         self.peer.as_ref().unwrap().send(&body, 0).unwrap();
                         started = true;
@@ -307,8 +307,8 @@ impl Harness {
                     self.server.received.iter().any(|m| m.last() == Some(&body))
                 }
                 // Publishers: repeat until it lands (late joiners miss some).
-                zmq::SUB | zmq::XSUB => {
-                    if self.kind == zmq::XSUB && !started {
+                zmq::SocketType::Sub | zmq::SocketType::Xsub => {
+                    if self.kind == zmq::SocketType::Xsub && !started {
                         self.sender.try_send(&[1u8][..]).unwrap();
                     }
                     started = true;
@@ -317,7 +317,7 @@ impl Harness {
                 }
                 // Server sends; repeat (round-robin or drop may send some
                 // elsewhere) until the peer has one.
-                zmq::PUSH | zmq::PUB | zmq::XPUB => {
+                zmq::SocketType::Push | zmq::SocketType::Pub | zmq::SocketType::Xpub => {
                     let _ = self.sender.try_send(Multipart::from(body.clone()));
                     let mut got = false;
                     while let Some(m) = self.peer_recv() {
@@ -326,7 +326,7 @@ impl Harness {
                     got
                 }
                 // Server asks, peer (REP) answers, server gets the answer.
-                zmq::REQ => {
+                zmq::SocketType::Req => {
                     // REQ round-robins requests, also to an attacker taken
                     // for a ZMTP/1.0 peer; ZMQ_REQ_RELAXED lets it ask again.
                     if !started || last_send.elapsed() > RETRY {
@@ -342,7 +342,7 @@ impl Harness {
                     }
                     self.server.received.iter().any(|m| m.last() == Some(&body))
                 }
-                zmq::STREAM => {
+                zmq::SocketType::Stream => {
                     let peer = self.stream_peer.as_mut().unwrap();
                     if !started {
                         peer.write_all(&body).unwrap();
@@ -395,14 +395,14 @@ fn attack(kind: zmq::SocketType) {
     // and a message after a valid handshake where a hostile peer cannot
     // take messages meant for the good one.
     let mut must_close = Vec::new();
-    if kind != zmq::STREAM && !skip.contains("over") {
+    if kind != zmq::SocketType::Stream && !skip.contains("over") {
         let mut s = raw(&h.addr);
         let _ = s.write_all(&g);
         let _ = s.write_all(&oversized(0x06, 1 << 20));
         must_close.push(("oversized command", s));
         if matches!(
             kind,
-            zmq::PULL | zmq::SUB | zmq::XSUB | zmq::ROUTER | zmq::REP | zmq::PUB | zmq::XPUB
+            zmq::SocketType::Pull | zmq::SocketType::Sub | zmq::SocketType::Xsub | zmq::SocketType::Router | zmq::SocketType::Rep | zmq::SocketType::Pub | zmq::SocketType::Xpub
         ) {
             let mut s = raw(&h.addr);
             let _ = s.write_all(&g);
@@ -444,16 +444,16 @@ macro_rules! hostile_tests {
 }
 
 hostile_tests! {
-    reliability_hostile_pair => zmq::PAIR,
-    reliability_hostile_pub => zmq::PUB,
-    reliability_hostile_sub => zmq::SUB,
-    reliability_hostile_req => zmq::REQ,
-    reliability_hostile_rep => zmq::REP,
-    reliability_hostile_dealer => zmq::DEALER,
-    reliability_hostile_router => zmq::ROUTER,
-    reliability_hostile_pull => zmq::PULL,
-    reliability_hostile_push => zmq::PUSH,
-    reliability_hostile_xpub => zmq::XPUB,
-    reliability_hostile_xsub => zmq::XSUB,
-    reliability_hostile_stream => zmq::STREAM,
+    reliability_hostile_pair => zmq::SocketType::Pair,
+    reliability_hostile_pub => zmq::SocketType::Pub,
+    reliability_hostile_sub => zmq::SocketType::Sub,
+    reliability_hostile_req => zmq::SocketType::Req,
+    reliability_hostile_rep => zmq::SocketType::Rep,
+    reliability_hostile_dealer => zmq::SocketType::Dealer,
+    reliability_hostile_router => zmq::SocketType::Router,
+    reliability_hostile_pull => zmq::SocketType::Pull,
+    reliability_hostile_push => zmq::SocketType::Push,
+    reliability_hostile_xpub => zmq::SocketType::Xpub,
+    reliability_hostile_xsub => zmq::SocketType::Xsub,
+    reliability_hostile_stream => zmq::SocketType::Stream,
 }

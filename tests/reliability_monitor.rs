@@ -51,10 +51,10 @@ fn monitored_loop(
 #[test]
 fn reliability_monitor_server_lifecycle() {
     let ctx = zmq::Context::new();
-    let server = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+    let server = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
     let (mut ev, mut seen) = monitored_loop(server.socket(), &ctx);
     server.bind("tcp://127.0.0.1:*").unwrap();
-    let endpoint = calloop_zmq::endpoint::last_endpoint(server.socket()).unwrap();
+    let endpoint = server.socket().last_endpoint().unwrap();
 
     let listening = wait_for(&mut ev, &mut seen, "listening", |e| {
         e.kind == EventKind::Listening
@@ -62,7 +62,7 @@ fn reliability_monitor_server_lifecycle() {
     assert_eq!(listening.endpoint, endpoint);
     assert!(listening.value > 0, "value is the listening fd");
 
-    let peer = ctx.socket(zmq::PUSH).unwrap();
+    let peer = ctx.socket(zmq::SocketType::Push).unwrap();
     peer.set_linger(0).unwrap();
     peer.connect(&endpoint).unwrap();
     let accepted = wait_for(&mut ev, &mut seen, "accepted", |e| {
@@ -106,7 +106,7 @@ fn reliability_monitor_client_connect_retry_and_connect() {
     drop(probe);
     let endpoint = format!("tcp://127.0.0.1:{port}");
 
-    let client = ZmqSource::new(ctx.socket(zmq::DEALER).unwrap()).unwrap();
+    let client = ZmqSource::new(ctx.socket(zmq::SocketType::Dealer).unwrap()).unwrap();
     client.socket().set_reconnect_ivl(50).unwrap();
     let (mut ev, mut seen) = monitored_loop(client.socket(), &ctx);
     client.connect(&endpoint).unwrap();
@@ -121,7 +121,7 @@ fn reliability_monitor_client_connect_retry_and_connect() {
     );
 
     // Now bring up a server on that port: the retry connects.
-    let server = ctx.socket(zmq::ROUTER).unwrap();
+    let server = ctx.socket(zmq::SocketType::Router).unwrap();
     server.set_linger(0).unwrap();
     if server.bind(&endpoint).is_err() {
         eprintln!("port {port} was taken in between; skipping the connect half");
@@ -141,7 +141,7 @@ fn reliability_monitor_bind_failed() {
     let ctx = zmq::Context::new();
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("tcp://{}", holder.local_addr().unwrap());
-    let server = ZmqSource::new(ctx.socket(zmq::PUB).unwrap()).unwrap();
+    let server = ZmqSource::new(ctx.socket(zmq::SocketType::Pub).unwrap()).unwrap();
     let (mut ev, mut seen) = monitored_loop(server.socket(), &ctx);
     let err = server.bind(&endpoint).expect_err("port is taken");
     assert!(err.to_string().contains(&endpoint), "{err}");
@@ -167,10 +167,10 @@ fn greeting(mechanism: &str) -> Vec<u8> {
 #[test]
 fn reliability_monitor_handshake_failed_protocol() {
     let ctx = zmq::Context::new();
-    let server = ZmqSource::new(ctx.socket(zmq::ROUTER).unwrap()).unwrap();
+    let server = ZmqSource::new(ctx.socket(zmq::SocketType::Router).unwrap()).unwrap();
     let (mut ev, mut seen) = monitored_loop(server.socket(), &ctx);
     server.bind("tcp://127.0.0.1:*").unwrap();
-    let endpoint = calloop_zmq::endpoint::last_endpoint(server.socket()).unwrap();
+    let endpoint = server.socket().last_endpoint().unwrap();
     let mut raw = TcpStream::connect(endpoint.trim_start_matches("tcp://")).unwrap();
     // The server speaks NULL; a PLAIN greeting is a mechanism mismatch.
     raw.write_all(&greeting("PLAIN")).unwrap();
@@ -187,10 +187,10 @@ fn reliability_monitor_handshake_failed_protocol() {
 #[test]
 fn reliability_monitor_handshake_failed_no_detail() {
     let ctx = zmq::Context::new();
-    let server = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+    let server = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
     let (mut ev, mut seen) = monitored_loop(server.socket(), &ctx);
     server.bind("tcp://127.0.0.1:*").unwrap();
-    let endpoint = calloop_zmq::endpoint::last_endpoint(server.socket()).unwrap();
+    let endpoint = server.socket().last_endpoint().unwrap();
     let mut raw = TcpStream::connect(endpoint.trim_start_matches("tcp://")).unwrap();
     // Half a greeting, then hang up.
     raw.write_all(&greeting("NULL")[..5]).unwrap();
@@ -204,7 +204,7 @@ fn reliability_monitor_handshake_failed_no_detail() {
 fn reliability_monitor_handshake_failed_auth() {
     let ctx = zmq::Context::new();
     // A ZAP handler that refuses everyone, on a plain thread.
-    let zap = ctx.socket(zmq::REP).unwrap();
+    let zap = ctx.socket(zmq::SocketType::Rep).unwrap();
     zap.set_linger(0).unwrap();
     zap.bind("inproc://zeromq.zap.01").unwrap();
     let zap_thread = std::thread::spawn(move || {
@@ -224,13 +224,13 @@ fn reliability_monitor_handshake_failed_auth() {
         zap.send_multipart(reply, 0).unwrap();
     });
 
-    let server = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+    let server = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
     server.socket().set_plain_server(true).unwrap();
     let (mut ev, mut seen) = monitored_loop(server.socket(), &ctx);
     server.bind("tcp://127.0.0.1:*").unwrap();
-    let endpoint = calloop_zmq::endpoint::last_endpoint(server.socket()).unwrap();
+    let endpoint = server.socket().last_endpoint().unwrap();
 
-    let client = ctx.socket(zmq::PUSH).unwrap();
+    let client = ctx.socket(zmq::SocketType::Push).unwrap();
     client.set_linger(0).unwrap();
     client.set_plain_username(Some("mallory")).unwrap();
     client.set_plain_password(Some("wrong")).unwrap();
@@ -249,8 +249,8 @@ fn reliability_monitor_handshake_failed_auth() {
 #[test]
 fn reliability_monitor_mask_and_unique_endpoints() {
     let ctx = zmq::Context::new();
-    let a = ctx.socket(zmq::PULL).unwrap();
-    let b = ctx.socket(zmq::PULL).unwrap();
+    let a = ctx.socket(zmq::SocketType::Pull).unwrap();
+    let b = ctx.socket(zmq::SocketType::Pull).unwrap();
     let ma = Monitor::attach(&a, &ctx, EventMask::ACCEPTED | EventMask::DISCONNECTED).unwrap();
     let mb = Monitor::attach(&b, &ctx, EventMask::ALL).unwrap();
     assert_ne!(ma.endpoint(), mb.endpoint());
@@ -263,8 +263,8 @@ fn reliability_monitor_mask_and_unique_endpoints() {
     .unwrap();
     let mut seen = Vec::new();
     a.bind("tcp://127.0.0.1:*").unwrap();
-    let endpoint = calloop_zmq::endpoint::last_endpoint(&a).unwrap();
-    let peer = ctx.socket(zmq::PUSH).unwrap();
+    let endpoint = a.last_endpoint().unwrap();
+    let peer = ctx.socket(zmq::SocketType::Push).unwrap();
     peer.set_linger(0).unwrap();
     peer.connect(&endpoint).unwrap();
     wait_for(&mut event_loop, &mut seen, "accepted", |e| {

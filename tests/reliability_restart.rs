@@ -56,7 +56,7 @@ fn reliability_restart_peer() {
         // can block on backpressure without stopping that loop).
         "pull_echo" => {
             let ack = std::env::var("RELIABILITY_ACK").expect("RELIABILITY_ACK");
-            let push = ZmqSource::new(ctx.socket(zmq::PUSH).unwrap()).unwrap();
+            let push = ZmqSource::new(ctx.socket(zmq::SocketType::Push).unwrap()).unwrap();
             small_buffers(push.socket());
             push.connect(&ack).unwrap();
             let forward = push.sender();
@@ -69,7 +69,7 @@ fn reliability_restart_peer() {
                         .unwrap();
                 }
             });
-            let pull = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+            let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
             small_buffers(pull.socket());
             pull.bind(&data).unwrap();
             let mut event_loop: EventLoop<Sender> = EventLoop::try_new().unwrap();
@@ -90,7 +90,7 @@ fn reliability_restart_peer() {
         }
         // ROUTER echo: each request goes back to its sender from the handler.
         "router_echo" => {
-            let router = ZmqSource::new(ctx.socket(zmq::ROUTER).unwrap()).unwrap();
+            let router = ZmqSource::new(ctx.socket(zmq::SocketType::Router).unwrap()).unwrap();
             router.socket().set_router_mandatory(true).unwrap();
             small_buffers(router.socket());
             router.bind(&data).unwrap();
@@ -115,7 +115,7 @@ fn reliability_restart_peer() {
         // PUB publishing (generation, seq) as fast as the outbox takes it.
         "pub" => {
             let generation = std::env::var("RELIABILITY_GENERATION").expect("generation");
-            let publisher = ZmqSource::new(ctx.socket(zmq::PUB).unwrap()).unwrap();
+            let publisher = ZmqSource::new(ctx.socket(zmq::SocketType::Pub).unwrap()).unwrap();
             publisher.bind(&data).unwrap();
             let sender = publisher.sender();
             std::thread::spawn(move || {
@@ -255,8 +255,8 @@ fn kill_and_restart(pattern: Pattern, transport: Transport) {
 
     // The source under test connects, so it is the one that reconnects.
     let (socket_type, role) = match pattern {
-        Pattern::PushPull => (zmq::PUSH, "pull_echo"),
-        Pattern::DealerRouter => (zmq::DEALER, "router_echo"),
+        Pattern::PushPull => (zmq::SocketType::Push, "pull_echo"),
+        Pattern::DealerRouter => (zmq::SocketType::Dealer, "router_echo"),
     };
     let source = ZmqSource::new(ctx.socket(socket_type).unwrap()).unwrap();
     source.socket().set_reconnect_ivl(20).unwrap();
@@ -289,12 +289,12 @@ fn kill_and_restart(pattern: Pattern, transport: Transport) {
     let mut envs = vec![(ROLE, role.to_string()), ("RELIABILITY_DATA", data.clone())];
     let mut feeder = None;
     let (sndhwm, rcvhwm) = (
-        source.socket().get_sndhwm().unwrap() as u64,
-        source.socket().get_rcvhwm().unwrap() as u64,
+        source.socket().sndhwm().unwrap() as u64,
+        source.socket().rcvhwm().unwrap() as u64,
     );
     match pattern {
         Pattern::PushPull => {
-            let ack = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+            let ack = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
             small_buffers(ack.socket());
             let ack_ep = match transport {
                 Transport::Ipc => format!("ipc://{}/ack", dir.path().display()),
@@ -303,7 +303,7 @@ fn kill_and_restart(pattern: Pattern, transport: Transport) {
             ack.bind(&ack_ep).unwrap();
             envs.push((
                 "RELIABILITY_ACK",
-                calloop_zmq::endpoint::last_endpoint(ack.socket()).unwrap(),
+                ack.socket().last_endpoint().unwrap(),
             ));
             ack.insert(&handle, |event, _, run: &mut Run| {
                 if let Event::Message(msg) = event {
@@ -466,7 +466,7 @@ fn reliability_restart_pub_sub_tcp() {
     drop(probe);
     let mut event_loop: EventLoop<Subs> = EventLoop::try_new().unwrap();
     let handle = event_loop.handle();
-    let sub = ZmqSource::new(ctx.socket(zmq::SUB).unwrap()).unwrap();
+    let sub = ZmqSource::new(ctx.socket(zmq::SocketType::Sub).unwrap()).unwrap();
     sub.socket().set_subscribe(b"").unwrap();
     sub.socket().set_reconnect_ivl(20).unwrap();
     sub.socket().set_reconnect_ivl_max(100).unwrap();

@@ -94,14 +94,14 @@ fn soak_push_pull(name: &str, bind: &str, extra_frames: usize) {
     let rss_start = rss_bytes();
     let mem = MemWatch::start();
 
-    let pull = ZmqSource::new(ctx.socket(zmq::PULL).unwrap()).unwrap();
+    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
     pull.bind(bind).unwrap();
-    let endpoint = calloop_zmq::endpoint::last_endpoint(pull.socket()).unwrap();
+    let endpoint = pull.socket().last_endpoint().unwrap();
 
     // Producer end: its own loop on its own thread, fed by a worker thread
     // through the blocking Sender (backpressure: it waits when the outbox
     // is full).
-    let push = ZmqSource::new(ctx.socket(zmq::PUSH).unwrap()).unwrap();
+    let push = ZmqSource::new(ctx.socket(zmq::SocketType::Push).unwrap()).unwrap();
     push.connect(&endpoint).unwrap();
     let sender = push.sender();
     let producer_done = Arc::new(AtomicBool::new(false));
@@ -188,12 +188,12 @@ fn reliability_soak_dealer_router() {
     let rss_start = rss_bytes();
     let mem = MemWatch::start();
 
-    let router = ZmqSource::new(ctx.socket(zmq::ROUTER).unwrap()).unwrap();
+    let router = ZmqSource::new(ctx.socket(zmq::SocketType::Router).unwrap()).unwrap();
     // With MANDATORY a full peer pipe is EAGAIN (queued by the source), not
     // a silent drop.
     router.socket().set_router_mandatory(true).unwrap();
     router.bind("tcp://127.0.0.1:*").unwrap();
-    let endpoint = calloop_zmq::endpoint::last_endpoint(router.socket()).unwrap();
+    let endpoint = router.socket().last_endpoint().unwrap();
     let server_done = Arc::new(AtomicBool::new(false));
     let done = server_done.clone();
     let server = thread::spawn(move || {
@@ -228,7 +228,7 @@ fn reliability_soak_dealer_router() {
         sent: u64,
         n: u64,
     }
-    let dealer = ZmqSource::new(ctx.socket(zmq::DEALER).unwrap()).unwrap();
+    let dealer = ZmqSource::new(ctx.socket(zmq::SocketType::Dealer).unwrap()).unwrap();
     dealer.connect(&endpoint).unwrap();
     let sender = dealer.sender();
     let start = Instant::now();

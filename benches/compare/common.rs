@@ -105,7 +105,7 @@ pub fn socket(ctx: &zmq::Context, kind: zmq::SocketType) -> zmq::Socket {
 pub fn bind(s: &zmq::Socket, endpoint: &str) -> String {
     s.bind(endpoint)
         .unwrap_or_else(|e| panic!("bind {endpoint}: {e}"));
-    calloop_zmq::endpoint::last_endpoint(s).expect("read the bound endpoint")
+    s.last_endpoint().expect("read the bound endpoint")
 }
 
 /// Sends `data` without copying it: the message points at the static payload

@@ -39,7 +39,7 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
     let (peer_ctx, bind_ep, data) = (site.peer.clone(), site.bind.clone(), payload(spec.size));
     let (warmup, count) = (spec.warmup, spec.count);
     let flood = spawn("recv-flood", move || {
-        let mut s = socket(&peer_ctx, zmq::PUSH);
+        let mut s = socket(&peer_ctx, zmq::SocketType::Push);
         let _ = ep_tx.send(bind(&s, &bind_ep));
         for _ in 0..warmup {
             send_static(&mut s, data, "flood warm-up");
@@ -69,9 +69,9 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
 
 /// Blocking receives into one reused message: the limit.
 fn raw(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
-    let s = socket(ctx, zmq::PULL);
+    let s = socket(ctx, zmq::SocketType::Pull);
     s.connect(ep).expect("raw: connect");
-    let mut msg = zmq::Message::new();
+    let mut msg = zmq::Frame::new();
     for _ in 0..spec.warmup {
         s.recv(&mut msg, 0).expect("raw: warm-up recv");
     }
@@ -86,9 +86,9 @@ fn raw(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
 /// A hand-written reactor: `zmq::poll`, then receive with `DONTWAIT` until
 /// `EAGAIN`.
 fn poll(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
-    let s = socket(ctx, zmq::PULL);
+    let s = socket(ctx, zmq::SocketType::Pull);
     s.connect(ep).expect("poll: connect");
-    let mut msg = zmq::Message::new();
+    let mut msg = zmq::Frame::new();
     let mut got = 0;
     let mut recv_until = |target: usize| {
         let deadline = Instant::now() + WAIT;
@@ -116,14 +116,14 @@ fn poll(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample 
 /// `EAGAIN`, then reading `ZMQ_EVENTS` in case a message slipped in. No
 /// callback per message and no message to hand over: what calloop itself
 /// costs on this path. With `COMPARE_FD_OWNED=1` it receives into a fresh
-/// `zmq::Message` each time and drops it, as any API that hands the caller
+/// `zmq::Frame` each time and drops it, as any API that hands the caller
 /// an owned message must, to show what that costs on its own.
 fn calloop_fd(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
-    let s = socket(ctx, zmq::PULL);
+    let s = socket(ctx, zmq::SocketType::Pull);
     s.connect(ep).expect("calloop-fd: connect");
-    let fd = s.get_fd().expect("calloop-fd: ZMQ_FD");
+    let fd = s.fd().expect("calloop-fd: ZMQ_FD");
     let owned = std::env::var_os("COMPARE_FD_OWNED").is_some();
-    let mut reused = zmq::Message::new();
+    let mut reused = zmq::Frame::new();
     let mut event_loop: EventLoop<usize> = EventLoop::try_new().expect("calloop: new loop");
     let readable = Generic::new(ZmqFd(fd), Interest::READ, Mode::Edge);
     let sock = &s; // borrowed: the socket outlives the loop declared after it
@@ -148,11 +148,11 @@ fn calloop_fd(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> S
 /// Receives until `EAGAIN` and `ZMQ_EVENTS` agrees that nothing is left
 /// (`ZMQ_FD` signals only edges), into `reused` or, if `owned`, into a fresh
 /// message each time.
-fn drain(sock: &zmq::Socket, reused: &mut zmq::Message, owned: bool, got: &mut usize) {
+fn drain(sock: &zmq::Socket, reused: &mut zmq::Frame, owned: bool, got: &mut usize) {
     loop {
         let mut fresh;
         let msg = if owned {
-            fresh = zmq::Message::new();
+            fresh = zmq::Frame::new();
             &mut fresh
         } else {
             &mut *reused
@@ -160,7 +160,7 @@ fn drain(sock: &zmq::Socket, reused: &mut zmq::Message, owned: bool, got: &mut u
         match sock.recv(msg, zmq::DONTWAIT) {
             Ok(()) => *got += 1,
             Err(zmq::Error::EAGAIN) => {
-                let events = sock.get_events().expect("calloop-fd: ZMQ_EVENTS");
+                let events = sock.events().expect("calloop-fd: ZMQ_EVENTS");
                 if !events.contains(zmq::POLLIN) {
                     return;
                 }
@@ -186,7 +186,7 @@ impl AsFd for ZmqFd {
 /// handler; messages come owned, or, with `in_place`, stay in the source
 /// (`Builder::receive_in_place`).
 fn calloop(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce(), in_place: bool) -> Sample {
-    let mut builder = zmq_builder(socket(ctx, zmq::PULL));
+    let mut builder = zmq_builder(socket(ctx, zmq::SocketType::Pull));
     if in_place {
         builder = builder.receive_in_place();
     }

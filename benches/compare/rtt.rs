@@ -23,9 +23,9 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
     let (peer_ctx, bind_ep, data) = (site.peer.clone(), site.bind.clone(), payload(spec.size));
     let (warmup, count) = (spec.warmup, spec.count);
     let client = spawn("rtt-client", move || {
-        let mut s = socket(&peer_ctx, zmq::REQ);
+        let mut s = socket(&peer_ctx, zmq::SocketType::Req);
         let _ = ep_tx.send(bind(&s, &bind_ep));
-        let mut reply = zmq::Message::new();
+        let mut reply = zmq::Frame::new();
         for _ in 0..warmup {
             send_static(&mut s, data, "client warm-up");
             s.recv(&mut reply, 0).expect("client: warm-up reply");
@@ -64,7 +64,7 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
 
 /// Blocking receive, then send the same message back.
 fn raw(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
-    let s = socket(ctx, zmq::REP);
+    let s = socket(ctx, zmq::SocketType::Rep);
     s.connect(ep).expect("raw: connect");
     for _ in 0..total {
         let msg = s.recv_msg(0).expect("raw: recv");
@@ -75,7 +75,7 @@ fn raw(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
 
 /// `zmq::poll` for `POLLIN`, then answer every request until `EAGAIN`.
 fn poll(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
-    let s = socket(ctx, zmq::REP);
+    let s = socket(ctx, zmq::SocketType::Rep);
     s.connect(ep).expect("poll: connect");
     let deadline = Instant::now() + WAIT;
     let mut answered = 0;
@@ -98,7 +98,7 @@ fn poll(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
 
 /// A REP `ZmqSource` that replies from its handler.
 fn calloop(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
-    let source = zmq_source(socket(ctx, zmq::REP));
+    let source = zmq_source(socket(ctx, zmq::SocketType::Rep));
     source.connect(ep).expect("calloop-zmq: connect");
     let mut event_loop: EventLoop<usize> = EventLoop::try_new().expect("calloop: new loop");
     source

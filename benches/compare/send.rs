@@ -38,9 +38,9 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
     let (peer_ctx, bind_ep) = (site.peer.clone(), site.bind.clone());
     let (warmup, count) = (spec.warmup, spec.count);
     let pull = spawn("send-sink", move || {
-        let s = socket(&peer_ctx, zmq::PULL);
+        let s = socket(&peer_ctx, zmq::SocketType::Pull);
         let _ = ep_tx.send(bind(&s, &bind_ep));
-        let mut msg = zmq::Message::new();
+        let mut msg = zmq::Frame::new();
         for _ in 0..warmup {
             s.recv(&mut msg, 0).expect("sink: warm-up recv");
         }
@@ -67,7 +67,7 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
 
 /// Blocking sends: the limit.
 fn raw(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
-    let s = socket(ctx, zmq::PUSH);
+    let s = socket(ctx, zmq::SocketType::Push);
     s.connect(ep).expect("raw: connect");
     let data = payload(spec.size);
     for _ in 0..spec.warmup {
@@ -83,7 +83,7 @@ fn raw(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
 
 /// `DONTWAIT` sends; on `EAGAIN`, `zmq::poll` for `POLLOUT`.
 fn poll(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
-    let s = socket(ctx, zmq::PUSH);
+    let s = socket(ctx, zmq::SocketType::Push);
     s.connect(ep).expect("poll: connect");
     let data = payload(spec.size);
     let send_n = |n: usize| {
@@ -124,7 +124,7 @@ fn dispatch_until<T, D>(event_loop: &mut EventLoop<D>, data: &mut D, rx: &mpsc::
 /// calloop-zmq's `Sender`, fed by a producer thread (blocking `send`, which
 /// waits while the outbox is full); the loop thread only dispatches.
 fn calloop_sender(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
-    let source = zmq_source(socket(ctx, zmq::PUSH));
+    let source = zmq_source(socket(ctx, zmq::SocketType::Push));
     source.connect(ep).expect("calloop-zmq: connect");
     let sender = source.sender();
     let stats = source.stats();
@@ -160,7 +160,7 @@ fn calloop_sender(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Ma
 /// the loop, which sleeps until the socket is writable and flushes, as a
 /// handler that sends a few messages per event would.
 fn calloop_handler(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
-    let source = zmq_source(socket(ctx, zmq::PUSH));
+    let source = zmq_source(socket(ctx, zmq::SocketType::Push));
     source.connect(ep).expect("calloop-zmq: connect");
     let mut event_loop: EventLoop<()> = EventLoop::try_new().expect("calloop: new loop");
     let stats = source.stats();

@@ -92,7 +92,7 @@ pub fn measure(
     );
     let flooder = flood.then(|| {
         spawn("timer-flood", move || {
-            let mut s = socket(&peer_ctx, zmq::PUSH);
+            let mut s = socket(&peer_ctx, zmq::SocketType::Push);
             let _ = ep_tx.send(bind(&s, &bind_ep));
             let mut sent = 0;
             while sent < WARMUP || !peer_stop.load(Ordering::Relaxed) {
@@ -104,7 +104,7 @@ pub fn measure(
         })
     });
 
-    let source = zmq_source(socket(&site.variant, zmq::PULL));
+    let source = zmq_source(socket(&site.variant, zmq::SocketType::Pull));
     if flood {
         source
             .connect(&wait_for(&ep_rx, "the flood's endpoint"))

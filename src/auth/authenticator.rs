@@ -1,5 +1,6 @@
 //! The event source that answers ZAP requests on the loop.
 
+use crate::zmq;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -150,7 +151,7 @@ impl Authenticator {
     /// (e.g. one filled in before the loop starts).
     pub fn with_config(ctx: &zmq::Context, config: AuthConfig) -> Result<Self, AuthError> {
         let socket = ctx
-            .socket(zmq::ROUTER)
+            .socket(zmq::SocketType::Router)
             .map_err(AuthError::zmq("create the ZAP ROUTER socket"))?;
         // A reply for a session that has gone away fails loudly (counted,
         // logged) instead of vanishing.
@@ -372,7 +373,7 @@ mod tests {
             vec![b"rid", b"", b"9.9", b"id", b"d", b"a", b"", b"NULL"],
         ];
         for shape in shapes {
-            let msg: Multipart = shape.iter().map(|f| zmq::Message::from(*f)).collect();
+            let msg: Multipart = shape.iter().map(|f| zmq::Frame::from(*f)).collect();
             let (reply, decision) = answer(&config, msg);
             assert_eq!(decision.status, Status::Malformed, "{shape:?}");
             assert_eq!(&reply[0], b"rid");

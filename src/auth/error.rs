@@ -1,5 +1,6 @@
 //! What can go wrong while setting up authentication or handling keys.
 
+use crate::zmq;
 use std::path::PathBuf;
 
 /// An authentication setup, configuration or key-handling failure; the

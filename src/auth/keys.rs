@@ -20,9 +20,9 @@
 //! let server_keys = KeyPair::generate()?;
 //! let client_keys = KeyPair::generate()?;
 //!
-//! let server = ctx.socket(zmq::REP).unwrap();
+//! let server = ctx.socket(zmq::SocketType::Rep).unwrap();
 //! server_keys.configure_server(&server)?;
-//! let client = ctx.socket(zmq::REQ).unwrap();
+//! let client = ctx.socket(zmq::SocketType::Req).unwrap();
 //! client_keys.configure_client(&client, server_keys.public())?;
 //!
 //! // Give the client's public key to the authenticator as Z85 text:
@@ -31,6 +31,7 @@
 //! # }
 //! ```
 
+use crate::zmq;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
@@ -39,7 +40,7 @@ use super::AuthError;
 
 /// True when the linked libzmq supports CURVE (`zmq::has("curve")`).
 pub fn curve_available() -> bool {
-    zmq::has("curve").unwrap_or(false)
+    zmq::has("curve")
 }
 
 /// `Ok` when CURVE is available, else [`AuthError::CurveUnavailable`], whose

@@ -18,7 +18,7 @@
 //! (with [`ANY_DOMAIN`] as the fallback) and can change from any thread while
 //! the loop runs. Admitted peers carry a `User-Id` (PLAIN: the user name;
 //! CURVE: the key in Z85 or a name you choose) and optional properties,
-//! which the receiving side reads with `zmq::Message::gets`. Every decision
+//! which the receiving side reads with `zmq::Frame::gets`. Every decision
 //! is logged with `tracing`, counted ([`AuthStats`]) and handed to your
 //! callback ([`Decision`]); malformed requests get status 400, requests that
 //! cannot be decided 500, and every request gets an answer.
@@ -38,11 +38,11 @@
 //! auth.insert(&event_loop.handle(), |decision, _| println!("{decision:?}"))?;
 //!
 //! // A PLAIN server: every message says who sent it.
-//! let server_socket = ctx.socket(zmq::PULL)?;
+//! let server_socket = ctx.socket(zmq::SocketType::Pull)?;
 //! server_socket.set_plain_server(true)?;
 //! let server = ZmqSource::new(server_socket)?;
 //! server.bind("tcp://127.0.0.1:*")?;
-//! let endpoint = calloop_zmq::endpoint::last_endpoint(server.socket())?;
+//! let endpoint = server.socket().last_endpoint()?;
 //! server.insert(&event_loop.handle(), |event, _, senders: &mut Vec<String>| {
 //!     if let Event::Message(mut msg) = event {
 //!         let user = msg.frames_mut()[0].gets("User-Id").unwrap_or("?").to_owned();
@@ -50,7 +50,7 @@
 //!     }
 //! })?;
 //!
-//! let client = ctx.socket(zmq::PUSH)?;
+//! let client = ctx.socket(zmq::SocketType::Push)?;
 //! client.set_plain_username(Some("alice"))?;
 //! client.set_plain_password(Some("secret"))?;
 //! client.connect(&endpoint)?;

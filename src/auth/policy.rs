@@ -27,7 +27,7 @@ pub const ANY_DOMAIN: &str = "*";
 
 /// Who an admitted peer is, as the receiving side will see it: the
 /// `User-Id` and extra properties of every message from that connection
-/// (`zmq::Message::gets("User-Id")`, `gets("Role")`...).
+/// (`zmq::Frame::gets("User-Id")`, `gets("Role")`...).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
     user_id: String,
@@ -44,7 +44,7 @@ impl Identity {
     }
 
     /// Adds a property, readable on received messages with
-    /// `zmq::Message::gets(name)`. Checked when the identity is configured:
+    /// `zmq::Frame::gets(name)`. Checked when the identity is configured:
     /// names are 1 to 255 characters of `A-Z a-z 0-9 - _ . +` and must not
     /// be one libzmq fills in itself (`User-Id`, `Socket-Type`, `Identity`,
     /// `Routing-Id`, `Peer-Address`); values must not contain NUL.

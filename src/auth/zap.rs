@@ -8,6 +8,7 @@
 //! the routing id, or libzmq rejects it. Everything here is pure so that every
 //! malformed shape can be tested without sockets.
 
+use crate::zmq;
 use crate::Multipart;
 
 /// The endpoint libzmq sends ZAP requests to (fixed by RFC 27).
@@ -54,7 +55,7 @@ pub(crate) struct Malformed {
 /// A message without the empty delimiter is not from a ZAP client; the first
 /// frame is still a routing id (ROUTER always adds one), so it gets an
 /// envelope with a delimiter and a body marked malformed.
-pub(crate) fn split(msg: Multipart) -> (Vec<zmq::Message>, Result<Vec<zmq::Message>, Malformed>) {
+pub(crate) fn split(msg: Multipart) -> (Vec<zmq::Frame>, Result<Vec<zmq::Frame>, Malformed>) {
     let mut frames = msg.into_frames();
     match frames.iter().position(|f| f.is_empty()) {
         Some(delimiter) => {
@@ -67,7 +68,7 @@ pub(crate) fn split(msg: Multipart) -> (Vec<zmq::Message>, Result<Vec<zmq::Messa
             } else {
                 frames.split_off(1)
             };
-            frames.push(zmq::Message::new());
+            frames.push(zmq::Frame::new());
             let request_id = rest.get(1).map(|f| f.to_vec()).unwrap_or_default();
             (
                 frames,
@@ -81,7 +82,7 @@ pub(crate) fn split(msg: Multipart) -> (Vec<zmq::Message>, Result<Vec<zmq::Messa
 }
 
 /// Checks a request body frame by frame.
-pub(crate) fn parse(body: &[zmq::Message]) -> Result<Request, Malformed> {
+pub(crate) fn parse(body: &[zmq::Frame]) -> Result<Request, Malformed> {
     let request_id = body.get(1).map(|f| f.to_vec()).unwrap_or_default();
     let malformed = |reason: String| Malformed {
         request_id: request_id.clone(),
@@ -142,7 +143,7 @@ pub(crate) fn parse(body: &[zmq::Message]) -> Result<Request, Malformed> {
 
 /// Builds the reply: the envelope as it came, then the seven reply frames.
 pub(crate) fn reply(
-    envelope: Vec<zmq::Message>,
+    envelope: Vec<zmq::Frame>,
     request_id: &[u8],
     code: &str,
     text: &str,
@@ -177,8 +178,8 @@ pub(crate) fn encode_metadata(properties: &[(String, String)]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn frames(parts: &[&[u8]]) -> Vec<zmq::Message> {
-        parts.iter().map(|p| zmq::Message::from(*p)).collect()
+    fn frames(parts: &[&[u8]]) -> Vec<zmq::Frame> {
+        parts.iter().map(|p| zmq::Frame::from(*p)).collect()
     }
 
     #[test]

@@ -8,13 +8,15 @@
 
 use std::ops::{Deref, DerefMut};
 
+use crate::zmq::Frame;
+
 /// The frames of one message, in order.
 #[derive(Debug)]
 pub(crate) enum Frames {
     /// Exactly one frame, inline.
-    One(zmq::Message),
+    One(Frame),
     /// Zero frames, or two and more.
-    Many(Vec<zmq::Message>),
+    Many(Vec<Frame>),
 }
 
 impl Default for Frames {
@@ -25,7 +27,7 @@ impl Default for Frames {
 
 impl Frames {
     /// Frames from a `Vec`, inline when there is just one.
-    pub(crate) fn from_vec(mut frames: Vec<zmq::Message>) -> Self {
+    pub(crate) fn from_vec(mut frames: Vec<Frame>) -> Self {
         if frames.len() == 1
             && let Some(frame) = frames.pop()
         {
@@ -35,58 +37,51 @@ impl Frames {
     }
 
     /// The frames as a `Vec` (allocates for a single inline frame).
-    pub(crate) fn into_vec(self) -> Vec<zmq::Message> {
+    pub(crate) fn into_vec(self) -> Vec<Frame> {
         match self {
             Frames::One(frame) => vec![frame],
             Frames::Many(frames) => frames,
         }
     }
 
-    pub(crate) fn push(&mut self, frame: zmq::Message) {
+    pub(crate) fn push(&mut self, frame: Frame) {
         match self {
             Frames::Many(frames) if !frames.is_empty() => frames.push(frame),
             _ => self.edit(|frames| frames.push(frame)),
         }
     }
 
-    pub(crate) fn insert(&mut self, index: usize, frame: zmq::Message) {
+    pub(crate) fn insert(&mut self, index: usize, frame: Frame) {
         self.edit(|frames| frames.insert(index, frame));
     }
 
-    pub(crate) fn remove(&mut self, index: usize) -> zmq::Message {
+    pub(crate) fn remove(&mut self, index: usize) -> Frame {
         self.edit(|frames| frames.remove(index))
     }
 
     /// Applies a `Vec` edit, then restores the canonical form. For the rare
     /// edits; the hot paths never come here.
-    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<zmq::Message>) -> R) -> R {
+    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<Frame>) -> R) -> R {
         let mut frames = std::mem::take(self).into_vec();
         let result = f(&mut frames);
         *self = Frames::from_vec(frames);
         result
     }
 
-    /// Forgets every frame without closing it, leaving no frames.
-    ///
-    /// # Safety
-    /// The frames must hold no resources (each went through a successful
-    /// `zmq_msg_send`, which leaves it empty).
-    pub(crate) unsafe fn forget_all(&mut self) {
+    /// Drops every frame as one a successful send emptied
+    /// ([`Frame::forget_sent`]), leaving no frames.
+    pub(crate) fn forget_sent(&mut self) {
         match std::mem::take(self) {
-            Frames::One(frame) => std::mem::forget(frame),
-            Frames::Many(mut frames) => {
-                // SAFETY: per the caller, nothing in them needs dropping; the
-                // Vec's own buffer is still freed.
-                unsafe { frames.set_len(0) }
-            }
+            Frames::One(frame) => frame.forget_sent(),
+            Frames::Many(mut frames) => frames.drain(..).for_each(Frame::forget_sent),
         }
     }
 }
 
 impl Deref for Frames {
-    type Target = [zmq::Message];
+    type Target = [Frame];
 
-    fn deref(&self) -> &[zmq::Message] {
+    fn deref(&self) -> &[Frame] {
         match self {
             Frames::One(frame) => std::slice::from_ref(frame),
             Frames::Many(frames) => frames,
@@ -95,7 +90,7 @@ impl Deref for Frames {
 }
 
 impl DerefMut for Frames {
-    fn deref_mut(&mut self) -> &mut [zmq::Message] {
+    fn deref_mut(&mut self) -> &mut [Frame] {
         match self {
             Frames::One(frame) => std::slice::from_mut(frame),
             Frames::Many(frames) => frames,
@@ -111,14 +106,14 @@ impl PartialEq for Frames {
 
 impl Eq for Frames {}
 
-impl FromIterator<zmq::Message> for Frames {
-    fn from_iter<I: IntoIterator<Item = zmq::Message>>(iter: I) -> Self {
+impl FromIterator<Frame> for Frames {
+    fn from_iter<I: IntoIterator<Item = Frame>>(iter: I) -> Self {
         Frames::from_vec(iter.into_iter().collect())
     }
 }
 
 impl IntoIterator for Frames {
-    type Item = zmq::Message;
+    type Item = Frame;
     type IntoIter = IntoIter;
 
     fn into_iter(self) -> IntoIter {
@@ -132,14 +127,14 @@ impl IntoIterator for Frames {
 /// The frames by value.
 #[derive(Debug)]
 pub(crate) enum IntoIter {
-    One(std::option::IntoIter<zmq::Message>),
-    Many(std::vec::IntoIter<zmq::Message>),
+    One(std::option::IntoIter<Frame>),
+    Many(std::vec::IntoIter<Frame>),
 }
 
 impl Iterator for IntoIter {
-    type Item = zmq::Message;
+    type Item = Frame;
 
-    fn next(&mut self) -> Option<zmq::Message> {
+    fn next(&mut self) -> Option<Frame> {
         match self {
             IntoIter::One(it) => it.next(),
             IntoIter::Many(it) => it.next(),
@@ -155,7 +150,7 @@ impl Iterator for IntoIter {
 }
 
 impl DoubleEndedIterator for IntoIter {
-    fn next_back(&mut self) -> Option<zmq::Message> {
+    fn next_back(&mut self) -> Option<Frame> {
         match self {
             IntoIter::One(it) => it.next_back(),
             IntoIter::Many(it) => it.next_back(),
@@ -169,8 +164,8 @@ impl ExactSizeIterator for IntoIter {}
 mod tests {
     use super::*;
 
-    fn frame(s: &str) -> zmq::Message {
-        zmq::Message::from(s)
+    fn frame(s: &str) -> Frame {
+        Frame::from(s)
     }
 
     fn texts(frames: &Frames) -> Vec<&str> {

@@ -2,7 +2,7 @@
 //!
 //! ZeroMQ delivers a message as one or more frames, atomically: a receiver sees
 //! all of them or none. [`Multipart`] is that unit. Its frames are
-//! [`zmq::Message`]s, so a received frame reaches your callback without a copy
+//! [`Frame`](crate::zmq::Frame)s, so a received frame reaches your callback without a copy
 //! and a frame you built from a `Vec<u8>` goes to libzmq without one either.
 //!
 //! ```
@@ -21,11 +21,13 @@ mod frames;
 
 use frames::Frames;
 
+use crate::zmq::Frame;
+
 /// One whole ZeroMQ message: an ordered list of frames.
 ///
 /// Build it from bytes, strings or frames with `From`, or with
 /// [`Multipart::new`] and [`Multipart::push`]. An empty `Multipart` (no frames)
-/// cannot be sent; sending one reports [`zmq::Error::EINVAL`].
+/// cannot be sent; sending one reports [`zmq::Error::EINVAL`](crate::zmq::Error::EINVAL).
 #[derive(Default, PartialEq, Eq)]
 pub struct Multipart {
     frames: Frames,
@@ -37,9 +39,9 @@ impl Multipart {
         Self::default()
     }
 
-    /// Appends a frame (anything `zmq::Message` can be made from: `&[u8]`,
-    /// `Vec<u8>`, `&str`, `zmq::Message` ...).
-    pub fn push(&mut self, frame: impl Into<zmq::Message>) -> &mut Self {
+    /// Appends a frame (anything a [`Frame`] can be made from: `&[u8]`,
+    /// `Vec<u8>`, `&str`, `Frame` ...).
+    pub fn push(&mut self, frame: impl Into<Frame>) -> &mut Self {
         self.frames.push(frame.into());
         self
     }
@@ -56,22 +58,22 @@ impl Multipart {
 
     /// Total payload bytes over all frames.
     pub fn byte_len(&self) -> usize {
-        self.frames.iter().map(crate::source::wire::frame_len).sum()
+        self.frames.iter().map(Frame::len).sum()
     }
 
     /// The frames, in order.
-    pub fn frames(&self) -> &[zmq::Message] {
+    pub fn frames(&self) -> &[Frame] {
         &self.frames
     }
 
     /// Mutable access to the frames, e.g. to rewrite a ROUTER envelope in place.
-    pub fn frames_mut(&mut self) -> &mut [zmq::Message] {
+    pub fn frames_mut(&mut self) -> &mut [Frame] {
         &mut self.frames
     }
 
     /// Inserts a frame at `index` (e.g. a routing id in front of a body).
     /// Returns `false` and drops nothing when `index > len()`.
-    pub fn insert(&mut self, index: usize, frame: impl Into<zmq::Message>) -> bool {
+    pub fn insert(&mut self, index: usize, frame: impl Into<Frame>) -> bool {
         if index > self.frames.len() {
             return false;
         }
@@ -80,12 +82,12 @@ impl Multipart {
     }
 
     /// Removes and returns frame `index`, or `None` when out of range.
-    pub fn remove(&mut self, index: usize) -> Option<zmq::Message> {
+    pub fn remove(&mut self, index: usize) -> Option<Frame> {
         (index < self.frames.len()).then(|| self.frames.remove(index))
     }
 
     /// Gives up the frames.
-    pub fn into_frames(self) -> Vec<zmq::Message> {
+    pub fn into_frames(self) -> Vec<Frame> {
         self.frames.into_vec()
     }
 
@@ -119,21 +121,15 @@ impl Multipart {
         self.iter().map(<[u8]>::to_vec).collect()
     }
 
-    /// Forgets frames libzmq has taken, without closing them: a successful
-    /// `zmq_msg_send` leaves each `zmq_msg_t` empty, and zmq_msg_send(3) says
-    /// it need not be closed then. Saves a close per frame on the send path.
-    ///
-    /// # Safety
-    /// Every frame must have been sent by a successful `zmq_msg_send` on the
-    /// frame itself (not a copy).
-    pub(crate) unsafe fn forget_sent_frames(&mut self) {
-        // SAFETY: the caller guarantees the frames hold no resources, and
-        // `zmq::Message` has nothing to drop besides its `zmq_msg_t`.
-        unsafe { self.frames.forget_all() }
+    /// Drops frames a successful send emptied, without closing each one
+    /// (see [`Frame::forget_sent`]). Saves a libzmq call per frame on the
+    /// send path.
+    pub(crate) fn forget_sent_frames(&mut self) {
+        self.frames.forget_sent();
     }
 
     /// Takes the frames gathered so far, leaving `frames` empty.
-    pub(crate) fn take_from(frames: &mut Vec<zmq::Message>) -> Self {
+    pub(crate) fn take_from(frames: &mut Vec<Frame>) -> Self {
         frames.drain(..).collect()
     }
 }
@@ -161,16 +157,16 @@ impl fmt::Debug for Multipart {
     }
 }
 
-impl From<zmq::Message> for Multipart {
-    fn from(frame: zmq::Message) -> Self {
+impl From<Frame> for Multipart {
+    fn from(frame: Frame) -> Self {
         Self {
             frames: Frames::One(frame),
         }
     }
 }
 
-impl From<Vec<zmq::Message>> for Multipart {
-    fn from(frames: Vec<zmq::Message>) -> Self {
+impl From<Vec<Frame>> for Multipart {
+    fn from(frames: Vec<Frame>) -> Self {
         Self {
             frames: Frames::from_vec(frames),
         }
@@ -179,54 +175,54 @@ impl From<Vec<zmq::Message>> for Multipart {
 
 impl From<Vec<u8>> for Multipart {
     fn from(frame: Vec<u8>) -> Self {
-        zmq::Message::from(frame).into()
+        Frame::from(frame).into()
     }
 }
 
 impl From<&[u8]> for Multipart {
     fn from(frame: &[u8]) -> Self {
-        zmq::Message::from(frame).into()
+        Frame::from(frame).into()
     }
 }
 
 impl<const N: usize> From<&[u8; N]> for Multipart {
     fn from(frame: &[u8; N]) -> Self {
-        zmq::Message::from(&frame[..]).into()
+        Frame::from(&frame[..]).into()
     }
 }
 
 impl From<&str> for Multipart {
     fn from(frame: &str) -> Self {
-        zmq::Message::from(frame).into()
+        Frame::from(frame).into()
     }
 }
 
 impl From<String> for Multipart {
     fn from(frame: String) -> Self {
-        zmq::Message::from(frame.into_bytes()).into()
+        Frame::from(frame.into_bytes()).into()
     }
 }
 
 impl From<Vec<Vec<u8>>> for Multipart {
     fn from(frames: Vec<Vec<u8>>) -> Self {
-        frames.into_iter().map(zmq::Message::from).collect()
+        frames.into_iter().map(Frame::from).collect()
     }
 }
 
 impl<'a> From<&'a [&'a [u8]]> for Multipart {
     fn from(frames: &'a [&'a [u8]]) -> Self {
-        frames.iter().map(|f| zmq::Message::from(*f)).collect()
+        frames.iter().map(|f| Frame::from(*f)).collect()
     }
 }
 
 impl<'a> From<&'a [&'a str]> for Multipart {
     fn from(frames: &'a [&'a str]) -> Self {
-        frames.iter().map(|f| zmq::Message::from(*f)).collect()
+        frames.iter().map(|f| Frame::from(*f)).collect()
     }
 }
 
-impl FromIterator<zmq::Message> for Multipart {
-    fn from_iter<I: IntoIterator<Item = zmq::Message>>(iter: I) -> Self {
+impl FromIterator<Frame> for Multipart {
+    fn from_iter<I: IntoIterator<Item = Frame>>(iter: I) -> Self {
         Self {
             frames: iter.into_iter().collect(),
         }
@@ -234,7 +230,7 @@ impl FromIterator<zmq::Message> for Multipart {
 }
 
 impl IntoIterator for Multipart {
-    type Item = zmq::Message;
+    type Item = Frame;
     type IntoIter = IntoFrames;
 
     fn into_iter(self) -> Self::IntoIter {
@@ -246,9 +242,9 @@ impl IntoIterator for Multipart {
 pub struct IntoFrames(frames::IntoIter);
 
 impl Iterator for IntoFrames {
-    type Item = zmq::Message;
+    type Item = Frame;
 
-    fn next(&mut self) -> Option<zmq::Message> {
+    fn next(&mut self) -> Option<Frame> {
         self.0.next()
     }
 
@@ -258,7 +254,7 @@ impl Iterator for IntoFrames {
 }
 
 impl DoubleEndedIterator for IntoFrames {
-    fn next_back(&mut self) -> Option<zmq::Message> {
+    fn next_back(&mut self) -> Option<Frame> {
         self.0.next_back()
     }
 }

@@ -2,6 +2,9 @@
 //! what arrives ([`MonitorEvent`], [`EventKind`], [`ProtocolError`]),
 //! decoded from libzmq's two-frame monitor messages without ever panicking.
 
+use calloop_zmq_sys as zmq_sys;
+
+use crate::zmq;
 use std::fmt;
 
 use crate::Multipart;

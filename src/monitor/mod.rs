@@ -15,7 +15,7 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let ctx = zmq::Context::new();
-//! let server = ZmqSource::new(ctx.socket(zmq::PULL)?)?;
+//! let server = ZmqSource::new(ctx.socket(zmq::SocketType::Pull)?)?;
 //! // Attach before bind/connect so no event is missed.
 //! let monitor = Monitor::attach(server.socket(), &ctx, EventMask::ALL)?;
 //! server.bind("tcp://127.0.0.1:*")?;
@@ -64,6 +64,7 @@
 
 mod event;
 
+use crate::zmq;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -103,15 +104,15 @@ impl Monitor {
             NEXT_MONITOR.fetch_add(1, Ordering::Relaxed)
         );
         socket
-            .monitor(&endpoint, i32::from(events.0))
+            .monitor(&endpoint, u32::from(events.0))
             .map_err(Error::zmq("zmq_socket_monitor"))?;
         let pair = ctx
-            .socket(zmq::PAIR)
+            .socket(zmq::SocketType::Pair)
             .map_err(Error::zmq("create the monitor's PAIR socket"))?;
         // The PAIR only receives; nothing should wait on it at close.
         pair.set_linger(0)
             .map_err(Error::zmq("set option ZMQ_LINGER on the monitor socket"))?;
-        crate::endpoint::connect(&pair, &endpoint)?;
+        pair.connect(&endpoint)?;
         Ok(Monitor {
             source: ZmqSource::new(pair)?,
             endpoint,

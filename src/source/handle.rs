@@ -1,5 +1,6 @@
 //! What a callback gets besides the event: the socket and the means to act on it.
 
+use crate::zmq::{self, Frame};
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
@@ -53,7 +54,7 @@ impl SocketHandle {
             pending: VecDeque::new(),
             failures: Vec::new(),
             paused: false,
-            can_recv: !matches!(socket_type, zmq::PUB | zmq::PUSH),
+            can_recv: !matches!(socket_type, zmq::SocketType::Pub | zmq::SocketType::Push),
             tally: Tally::default(),
             needs_check: Cell::new(true),
             shared,
@@ -112,8 +113,8 @@ impl SocketHandle {
             // in `ZmqSource::recv_batch`: no freshly initialised `zmq_msg_t`
             // is copied.
             drop(std::mem::take(&mut self.received));
-            self.received = Multipart::from(wire::unready_frame());
-            wire::init_in_place(&mut self.received.frames_mut()[0]);
+            self.received = Multipart::from(Frame::unready());
+            self.received.frames_mut()[0].init_in_place();
         }
         wire::recv_into(&mut self.socket, &mut self.received.frames_mut()[0])
     }

@@ -17,6 +17,7 @@
 //! how many were lost (`tracing` at warn level) and counts them in
 //! [`StatsSnapshot::dropped_at_drop`](crate::StatsSnapshot::dropped_at_drop).
 
+use crate::zmq;
 use crate::Multipart;
 
 /// What [`ZmqSource::close`](crate::ZmqSource::close) returns: the socket and
@@ -29,7 +30,7 @@ pub struct Closed {
     pub undelivered: Vec<Multipart>,
     /// Frames of a message whose remaining frames had not arrived yet (almost
     /// always empty: libzmq delivers multiparts whole).
-    pub partial: Vec<zmq::Message>,
+    pub partial: Vec<zmq::Frame>,
 }
 
 /// Drops `socket` on a background thread so a context termination it may

@@ -22,7 +22,7 @@
 //! use calloop_zmq::{zmq, Event, ZmqSource};
 //!
 //! let ctx = zmq::Context::new();
-//! let socket = ctx.socket(zmq::REP)?;
+//! let socket = ctx.socket(zmq::SocketType::Rep)?;
 //! socket.bind("tcp://127.0.0.1:5555")?;
 //!
 //! let mut event_loop: EventLoop<()> = EventLoop::try_new()?;
@@ -43,6 +43,7 @@ mod handle;
 mod lifecycle;
 pub(crate) mod wire;
 
+use crate::zmq::{self, Frame};
 use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -132,7 +133,7 @@ impl Builder {
     /// [`SocketHandle::received`] (or takes it with
     /// [`SocketHandle::take_received`]). A one-frame message's frame is
     /// reused for the next message, as a blocking `recv` into one
-    /// `zmq::Message` does, which saves libzmq a frame init and close per
+    /// `zmq::Frame` does, which saves libzmq a frame init and close per
     /// message: the fastest way to receive small messages (see
     /// BENCHMARKS.md). Off by default: each message comes as an owned
     /// [`Event::Message`].
@@ -143,9 +144,9 @@ impl Builder {
     /// use calloop_zmq::{zmq, Event, ZmqSource};
     ///
     /// let ctx = zmq::Context::new();
-    /// let push = ctx.socket(zmq::PUSH)?;
+    /// let push = ctx.socket(zmq::SocketType::Push)?;
     /// push.bind("inproc://receive-in-place")?;
-    /// let pull = ZmqSource::builder(ctx.socket(zmq::PULL)?)
+    /// let pull = ZmqSource::builder(ctx.socket(zmq::SocketType::Pull)?)
     ///     .receive_in_place()
     ///     .build()?;
     /// pull.connect("inproc://receive-in-place")?;
@@ -184,14 +185,10 @@ impl Builder {
         if self.budget == 0 {
             return Err(Error::InvalidArgument("budget must be at least 1".into()));
         }
-        let socket_type = self
-            .socket
-            .get_socket_type()
-            .map_err(Error::zmq("get option ZMQ_TYPE"))?;
-        // Not `AsRawFd`: rust-zmq unwraps there.
+        let socket_type = self.socket.socket_type();
         let fd = self
             .socket
-            .get_fd()
+            .fd()
             .map_err(Error::zmq("get option ZMQ_FD"))?;
         let (ping, ping_source) = make_ping().map_err(|source| Error::Io {
             op: "create the outbox wake-up eventfd",
@@ -230,7 +227,7 @@ pub struct ZmqSource {
     /// The last dispatch stopped on its budget: run again without sleeping.
     exhausted: bool,
     /// Frames of a message whose tail has not arrived yet.
-    partial: Vec<zmq::Message>,
+    partial: Vec<zmq::Frame>,
     /// Deliver `Event::Received` (see `Builder::receive_in_place`).
     in_place: bool,
 }
@@ -277,12 +274,12 @@ impl ZmqSource {
 
     /// Binds the socket, with an error that names the endpoint.
     pub fn bind(&self, endpoint: &str) -> Result<()> {
-        crate::endpoint::bind(self.socket(), endpoint)
+        self.socket().bind(endpoint).map_err(Error::from)
     }
 
     /// Connects the socket, with an error that names the endpoint.
     pub fn connect(&self, endpoint: &str) -> Result<()> {
-        crate::endpoint::connect(self.socket(), endpoint)
+        self.socket().connect(endpoint).map_err(Error::from)
     }
 
     /// Inserts the source into a loop with `callback`, which gets each
@@ -385,14 +382,14 @@ impl ZmqSource {
             // The event is built first and libzmq fills its frame in place:
             // no freshly written `zmq_msg_t` is copied on the way to the
             // callback (see `wire::init_in_place`).
-            let mut event = Event::Message(Multipart::from(wire::unready_frame()));
+            let mut event = Event::Message(Multipart::from(Frame::unready()));
             let Event::Message(msg) = &mut event else {
                 // Cannot happen: built as a message just above (and before
                 // `init_in_place`, so nothing here may drop it).
                 break;
             };
             let frame = &mut msg.frames_mut()[0];
-            wire::init_in_place(frame);
+            frame.init_in_place();
             let (len, more) = match wire::recv_into(self.io.socket_mut(), frame) {
                 Ok(received) => received,
                 Err(e) => {
@@ -505,7 +502,7 @@ impl ZmqSource {
         let events = self
             .io
             .sock()
-            .get_events()
+            .events()
             .map_err(Error::zmq("get option ZMQ_EVENTS"))?;
         let readable = events.contains(zmq::POLLIN) && want_read;
         let writable = events.contains(zmq::POLLOUT) && want_write;
@@ -529,7 +526,7 @@ fn batch_end(e: zmq::Error) -> Result<bool> {
 /// goes back into `slot` once its last frame is in. Returns whether `slot`
 /// holds a whole message. One-frame messages stay where they are.
 #[inline]
-fn gather(partial: &mut Vec<zmq::Message>, slot: &mut Multipart, more: bool) -> bool {
+fn gather(partial: &mut Vec<zmq::Frame>, slot: &mut Multipart, more: bool) -> bool {
     if more || !partial.is_empty() {
         partial.extend(std::mem::take(slot));
         if more {

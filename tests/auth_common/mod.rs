@@ -83,12 +83,12 @@ impl World {
         endpoint: &str,
         setup: impl FnOnce(&zmq::Socket),
     ) -> String {
-        let socket = self.ctx.socket(zmq::PULL).expect("PULL socket");
+        let socket = self.ctx.socket(zmq::SocketType::Pull).expect("PULL socket");
         socket.set_linger(0).unwrap();
         setup(&socket);
         let source = ZmqSource::new(socket).expect("source");
         source.bind(endpoint).expect("bind server");
-        let bound = calloop_zmq::endpoint::last_endpoint(source.socket()).expect("last endpoint");
+        let bound = source.socket().last_endpoint().expect("last endpoint");
         source
             .insert(
                 &self.event_loop.handle(),
@@ -118,7 +118,7 @@ impl World {
         body: &str,
         setup: impl FnOnce(&zmq::Socket),
     ) -> zmq::Socket {
-        let socket = self.ctx.socket(zmq::PUSH).expect("PUSH socket");
+        let socket = self.ctx.socket(zmq::SocketType::Push).expect("PUSH socket");
         socket.set_linger(0).unwrap();
         setup(&socket);
         socket.connect(endpoint).expect("connect client");

@@ -154,8 +154,8 @@ impl Case {
             }
             Transport::Tcp => "tcp://127.0.0.1:*".to_owned(),
         };
-        calloop_zmq::bind(socket, &endpoint).unwrap_or_else(|e| panic!("{self}: {e}"));
-        calloop_zmq::endpoint::last_endpoint(socket)
+        socket.bind(&endpoint).unwrap_or_else(|e| panic!("{self}: {e}"));
+        socket.last_endpoint()
             .unwrap_or_else(|e| panic!("{self}: read the bound endpoint: {e}"))
     }
 
@@ -285,7 +285,7 @@ pub fn must_send(who: &str, socket: &mut SocketHandle, msg: impl Into<Multipart>
 pub fn mp<S: AsRef<str>>(frames: &[S]) -> Multipart {
     frames
         .iter()
-        .map(|f| zmq::Message::from(f.as_ref()))
+        .map(|f| zmq::Frame::from(f.as_ref()))
         .collect()
 }
 

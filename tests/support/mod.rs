@@ -35,8 +35,8 @@ pub fn run_until<D>(
 
 /// A tcp loopback endpoint that `socket` bound on an ephemeral port.
 pub fn bind_tcp(socket: &zmq::Socket) -> String {
-    calloop_zmq::bind(socket, "tcp://127.0.0.1:*").expect("bind tcp loopback");
-    calloop_zmq::endpoint::last_endpoint(socket).expect("last endpoint")
+    socket.bind("tcp://127.0.0.1:*").expect("bind tcp loopback");
+    socket.last_endpoint().expect("last endpoint")
 }
 
 /// A blocking receive bounded by [`WAIT`].

@@ -166,18 +166,18 @@ impl SocketKind {
     pub fn zmq_type(self) -> calloop_zmq::zmq::SocketType {
         use calloop_zmq::zmq;
         match self {
-            SocketKind::Pair => zmq::PAIR,
-            SocketKind::Pub => zmq::PUB,
-            SocketKind::Sub => zmq::SUB,
-            SocketKind::Req => zmq::REQ,
-            SocketKind::Rep => zmq::REP,
-            SocketKind::Dealer => zmq::DEALER,
-            SocketKind::Router => zmq::ROUTER,
-            SocketKind::Pull => zmq::PULL,
-            SocketKind::Push => zmq::PUSH,
-            SocketKind::Xpub => zmq::XPUB,
-            SocketKind::Xsub => zmq::XSUB,
-            SocketKind::Stream => zmq::STREAM,
+            SocketKind::Pair => zmq::SocketType::Pair,
+            SocketKind::Pub => zmq::SocketType::Pub,
+            SocketKind::Sub => zmq::SocketType::Sub,
+            SocketKind::Req => zmq::SocketType::Req,
+            SocketKind::Rep => zmq::SocketType::Rep,
+            SocketKind::Dealer => zmq::SocketType::Dealer,
+            SocketKind::Router => zmq::SocketType::Router,
+            SocketKind::Pull => zmq::SocketType::Pull,
+            SocketKind::Push => zmq::SocketType::Push,
+            SocketKind::Xpub => zmq::SocketType::Xpub,
+            SocketKind::Xsub => zmq::SocketType::Xsub,
+            SocketKind::Stream => zmq::SocketType::Stream,
         }
     }
 

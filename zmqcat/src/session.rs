@@ -151,7 +151,7 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
     let progress = Progress::new(source.stats(), !args.quiet);
     for endpoint in &args.binds {
         source.bind(endpoint).map_err(|e| e.to_string())?;
-        let bound = calloop_zmq::endpoint::last_endpoint(source.socket())
+        let bound = source.socket().last_endpoint()
             .unwrap_or_else(|_| endpoint.clone());
         progress.note(&format!("zmqcat: bound to {bound}"));
     }
@@ -333,7 +333,7 @@ fn configure(socket: &zmq::Socket, settings: &Settings) -> Result<(), String> {
         set("--ipv6", socket.set_ipv6(true))?;
     }
     if let Some(identity) = &args.identity {
-        set("--identity", socket.set_identity(identity.as_bytes()))?;
+        set("--identity", socket.set_routing_id(identity.as_bytes()))?;
     }
     if args.socket_type == SocketKind::Router {
         // Report a message for an unknown peer instead of dropping it silently.

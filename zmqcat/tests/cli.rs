@@ -176,7 +176,7 @@ impl Peer {
             let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
             let source = ZmqSource::new(socket).unwrap();
             source.bind("tcp://127.0.0.1:*").unwrap();
-            let endpoint = calloop_zmq::endpoint::last_endpoint(source.socket()).unwrap();
+            let endpoint = source.socket().last_endpoint().unwrap();
             source.insert(&event_loop.handle(), handler).unwrap();
             tx.send((event_loop.get_signal(), endpoint)).unwrap();
             event_loop.run(None, &mut (), |_| {}).unwrap();
@@ -267,7 +267,7 @@ fn multipart_with_delimiters_over_ipc_as_json_and_hex() {
 fn req_asks_a_calloop_zmq_rep_server() {
     // A library REP that answers in upper case from its handler.
     let (_peer, endpoint) = Peer::start(
-        zmq::REP,
+        zmq::SocketType::Rep,
         |_| {},
         |event, socket, _| {
             if let Event::Message(request) = event {
@@ -290,7 +290,7 @@ fn rep_echo_serves_library_requests_until_sigterm() {
     let rep = Proc::start(&["rep", "--bind", "tcp://127.0.0.1:*", "--echo"]);
     let endpoint = rep.bound_endpoint();
     let ctx = zmq::Context::new();
-    let req = ctx.socket(zmq::REQ).unwrap();
+    let req = ctx.socket(zmq::SocketType::Req).unwrap();
     req.set_rcvtimeo(20_000).unwrap();
     req.set_linger(0).unwrap();
     req.connect(&endpoint).unwrap();
@@ -316,8 +316,8 @@ fn router_talks_to_a_named_dealer_interactively() {
     let mut router = Proc::start(&["router", "--bind", "tcp://127.0.0.1:*", "--count", "2"]);
     let endpoint = router.bound_endpoint();
     let ctx = zmq::Context::new();
-    let dealer = ctx.socket(zmq::DEALER).unwrap();
-    dealer.set_identity(b"peer-1").unwrap();
+    let dealer = ctx.socket(zmq::SocketType::Dealer).unwrap();
+    dealer.set_routing_id(b"peer-1").unwrap();
     dealer.set_rcvtimeo(20_000).unwrap();
     dealer.set_linger(0).unwrap();
     dealer.connect(&endpoint).unwrap();
@@ -343,10 +343,10 @@ fn sub_filters_a_library_publisher_and_prints_json() {
     // A library PUB publishing on a timer until the test ends (bounded).
     let ticks = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let ctx = zmq::Context::new();
-    let publisher = ctx.socket(zmq::PUB).unwrap();
+    let publisher = ctx.socket(zmq::SocketType::Pub).unwrap();
     publisher.set_linger(0).unwrap();
     publisher.bind("tcp://127.0.0.1:*").unwrap();
-    let endpoint = calloop_zmq::endpoint::last_endpoint(&publisher).unwrap();
+    let endpoint = publisher.last_endpoint().unwrap();
     let sub = Proc::start(&[
         "sub", "-c", &endpoint, "-s", "weather.", "-f", "json", "-n", "3", "-t", "20s",
     ]);

@@ -1,0 +1,414 @@
+//! Socket options, generated from one table.
+//!
+//! Every option of libzmq 4.3.5's `zmq_setsockopt(3)` and `zmq_getsockopt(3)`
+//! pages that a stable (non-draft) build understands is a method on
+//! [`Socket`]: `name()` reads it, `set_name(value)` writes it, each typed
+//! after the manual (`i32` for integers and milliseconds, `bool` for 0/1
+//! switches, `&[u8]`/`Vec<u8>` for binary values, `&str`/`String` for text).
+//! Options that are write-only or read-only in libzmq have only the one
+//! method. Values libzmq rejects (out of range, wrong socket type) come back
+//! as [`Error::EINVAL`]; nothing here panics.
+//!
+//! ```
+//! use calloop_zmq::zmq;
+//!
+//! let ctx = zmq::Context::new();
+//! let sub = ctx.socket(zmq::SocketType::Sub)?;
+//! sub.set_linger(0)?;
+//! sub.set_subscribe(b"weather.")?;
+//! assert_eq!(sub.linger()?, 0);
+//! assert_eq!(sub.set_sndhwm(-5), Err(zmq::Error::EINVAL));
+//! # Ok::<(), zmq::Error>(())
+//! ```
+//!
+//! Left out on purpose: the draft options (`ZMQ_BUSY_POLL`, `ZMQ_HELLO_MSG`,
+//! `ZMQ_ROUTER_NOTIFY`, ...: a stable libzmq refuses them), and the options
+//! the 4.3.5 pages mark deprecated (`ZMQ_IPV4ONLY`: use `ipv6`;
+//! `ZMQ_ROUTER_RAW`: use a STREAM socket; `ZMQ_TCP_ACCEPT_FILTER` and the
+//! `ZMQ_IPC_FILTER_*` options: use ZAP, see [`auth`](crate::auth)).
+//! `ZMQ_TYPE` is [`Socket::socket_type`].
+
+use std::ffi::{c_int, c_void};
+
+use calloop_zmq_sys as sys;
+
+use super::error::{Error, Result};
+use super::socket::{PollEvents, Socket};
+
+/// A security mechanism (`ZMQ_MECHANISM`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Mechanism {
+    /// No security.
+    Null,
+    /// User name and password in clear text.
+    Plain,
+    /// CurveZMQ: encrypted and authenticated with public keys.
+    Curve,
+    /// Kerberos (needs a libzmq built with GSSAPI).
+    Gssapi,
+}
+
+/// The low-level read of one option into a buffer.
+fn get_raw(socket: &Socket, option: c_int, buf: *mut c_void, len: &mut usize) -> Result<()> {
+    // SAFETY: the socket is live and used from this thread only; `buf` has
+    // room for `*len` bytes, and libzmq writes at most that many and stores
+    // the size it wrote in `len`.
+    let rc = unsafe { sys::zmq_getsockopt(socket.as_ptr(), option, buf, len) };
+    if rc == 0 { Ok(()) } else { Err(Error::last()) }
+}
+
+/// The low-level write of one option from `len` bytes at `value`.
+fn set_raw(socket: &Socket, option: c_int, value: *const c_void, len: usize) -> Result<()> {
+    // SAFETY: the socket is live and used from this thread only; `value`
+    // points to `len` readable bytes for the duration of the call, and
+    // libzmq copies what it keeps.
+    let rc = unsafe { sys::zmq_setsockopt(socket.as_ptr(), option, value, len) };
+    if rc == 0 { Ok(()) } else { Err(Error::last()) }
+}
+
+/// A Rust type an option is read as.
+trait GetOption: Sized {
+    fn get(socket: &Socket, option: c_int) -> Result<Self>;
+}
+
+/// A Rust type an option is written from.
+trait SetOption {
+    fn set(self, socket: &Socket, option: c_int) -> Result<()>;
+}
+
+macro_rules! plain_value {
+    ($ty:ty) => {
+        impl GetOption for $ty {
+            fn get(socket: &Socket, option: c_int) -> Result<Self> {
+                let mut value: $ty = 0;
+                let mut len = std::mem::size_of::<$ty>();
+                get_raw(socket, option, (&raw mut value).cast(), &mut len)?;
+                Ok(value)
+            }
+        }
+
+        impl SetOption for $ty {
+            fn set(self, socket: &Socket, option: c_int) -> Result<()> {
+                set_raw(socket, option, (&raw const self).cast(), std::mem::size_of::<$ty>())
+            }
+        }
+    };
+}
+
+plain_value!(i32);
+plain_value!(i64);
+plain_value!(u64);
+
+impl GetOption for bool {
+    fn get(socket: &Socket, option: c_int) -> Result<Self> {
+        i32::get(socket, option).map(|v| v != 0)
+    }
+}
+
+impl SetOption for bool {
+    fn set(self, socket: &Socket, option: c_int) -> Result<()> {
+        c_int::from(self).set(socket, option)
+    }
+}
+
+/// Room for the longest binary or text option (routing ids are at most 255
+/// bytes; endpoints and principals fit too).
+const BUFFER: usize = 1024;
+
+impl GetOption for Vec<u8> {
+    fn get(socket: &Socket, option: c_int) -> Result<Self> {
+        let mut buf = vec![0u8; BUFFER];
+        let mut len = buf.len();
+        get_raw(socket, option, buf.as_mut_ptr().cast(), &mut len)?;
+        buf.truncate(len);
+        Ok(buf)
+    }
+}
+
+impl SetOption for &[u8] {
+    fn set(self, socket: &Socket, option: c_int) -> Result<()> {
+        set_raw(socket, option, self.as_ptr().cast(), self.len())
+    }
+}
+
+impl GetOption for String {
+    fn get(socket: &Socket, option: c_int) -> Result<Self> {
+        let mut bytes = Vec::<u8>::get(socket, option)?;
+        // Text options come back NUL-terminated.
+        if bytes.last() == Some(&0) {
+            bytes.pop();
+        }
+        String::from_utf8(bytes).map_err(|_| Error::EINVAL)
+    }
+}
+
+impl SetOption for &str {
+    fn set(self, socket: &Socket, option: c_int) -> Result<()> {
+        // libzmq would keep a NUL byte and then cut the text there.
+        if self.contains('\0') {
+            return Err(Error::EINVAL);
+        }
+        self.as_bytes().set(socket, option)
+    }
+}
+
+/// A CURVE key reads as its 32 raw bytes.
+impl GetOption for [u8; 32] {
+    fn get(socket: &Socket, option: c_int) -> Result<Self> {
+        let mut key = [0u8; 32];
+        let mut len = key.len();
+        get_raw(socket, option, key.as_mut_ptr().cast(), &mut len)?;
+        Ok(key)
+    }
+}
+
+impl GetOption for PollEvents {
+    fn get(socket: &Socket, option: c_int) -> Result<Self> {
+        let events = i32::get(socket, option)?;
+        // ZMQ_EVENTS holds only POLLIN | POLLOUT, which fit in a short.
+        Ok(PollEvents::from_bits(events as i16))
+    }
+}
+
+impl GetOption for Mechanism {
+    fn get(socket: &Socket, option: c_int) -> Result<Self> {
+        match i32::get(socket, option)? {
+            sys::ZMQ_NULL => Ok(Mechanism::Null),
+            sys::ZMQ_PLAIN => Ok(Mechanism::Plain),
+            sys::ZMQ_CURVE => Ok(Mechanism::Curve),
+            sys::ZMQ_GSSAPI => Ok(Mechanism::Gssapi),
+            _ => Err(Error::EINVAL),
+        }
+    }
+}
+
+/// Generates the option methods. Each row: access (`rw`, `w`, `r`), the
+/// libzmq constant, the getter and setter names, the types they use, and
+/// the manual's description.
+macro_rules! socket_options {
+    ($(
+        $access:ident $option:ident, $get:ident / $set:ident: $set_ty:ty => $get_ty:ty,
+            $doc:literal;
+    )*) => {
+        impl Socket {
+            $( socket_options!(@$access $option, $get, $set, $set_ty, $get_ty, $doc); )*
+        }
+    };
+    (@rw $option:ident, $get:ident, $set:ident, $set_ty:ty, $get_ty:ty, $doc:literal) => {
+        socket_options!(@r $option, $get, $set, $set_ty, $get_ty, $doc);
+        socket_options!(@w $option, $get, $set, $set_ty, $get_ty, $doc);
+    };
+    (@r $option:ident, $get:ident, $set:ident, $set_ty:ty, $get_ty:ty, $doc:literal) => {
+        #[doc = concat!("Reads `", stringify!($option), "`: ", $doc)]
+        pub fn $get(&self) -> Result<$get_ty> {
+            <$get_ty as GetOption>::get(self, sys::$option)
+        }
+    };
+    (@w $option:ident, $get:ident, $set:ident, $set_ty:ty, $get_ty:ty, $doc:literal) => {
+        #[doc = concat!("Sets `", stringify!($option), "`: ", $doc)]
+        pub fn $set(&self, value: $set_ty) -> Result<()> {
+            SetOption::set(value, self, sys::$option)
+        }
+    };
+}
+
+socket_options! {
+    rw ZMQ_AFFINITY, affinity / set_affinity: u64 => u64,
+        "bitmap of the I/O threads new connections use.";
+    rw ZMQ_BACKLOG, backlog / set_backlog: i32 => i32,
+        "maximum length of the queue of pending connections.";
+    rw ZMQ_BINDTODEVICE, bindtodevice / set_bindtodevice: &str => String,
+        "network interface the socket's connections are bound to (`SO_BINDTODEVICE`).";
+    rw ZMQ_CONFLATE, conflate / set_conflate: bool => bool,
+        "keep only the last message in the queues (single-frame messages only).";
+    rw ZMQ_CONNECT_TIMEOUT, connect_timeout / set_connect_timeout: i32 => i32,
+        "milliseconds a TCP connect may take (0: the OS default).";
+    rw ZMQ_CURVE_PUBLICKEY, curve_publickey / set_curve_publickey: &[u8] => [u8; 32],
+        "the CURVE client's long-term public key (32 bytes, or 40 Z85 characters when setting).";
+    rw ZMQ_CURVE_SECRETKEY, curve_secretkey / set_curve_secretkey: &[u8] => [u8; 32],
+        "the CURVE long-term secret key (32 bytes, or 40 Z85 characters when setting).";
+    rw ZMQ_CURVE_SERVER, curve_server / set_curve_server: bool => bool,
+        "act as CURVE server.";
+    rw ZMQ_CURVE_SERVERKEY, curve_serverkey / set_curve_serverkey: &[u8] => [u8; 32],
+        "the CURVE server's public key a client expects (32 bytes, or 40 Z85 characters when setting).";
+    rw ZMQ_GSSAPI_PLAINTEXT, gssapi_plaintext / set_gssapi_plaintext: bool => bool,
+        "GSSAPI without encryption (needs a libzmq built with GSSAPI).";
+    rw ZMQ_GSSAPI_PRINCIPAL, gssapi_principal / set_gssapi_principal: &str => String,
+        "the GSSAPI principal (needs a libzmq built with GSSAPI).";
+    rw ZMQ_GSSAPI_PRINCIPAL_NAMETYPE, gssapi_principal_nametype / set_gssapi_principal_nametype: i32 => i32,
+        "name type of the GSSAPI principal (0 host based, 1 user name, 2 Kerberos).";
+    rw ZMQ_GSSAPI_SERVER, gssapi_server / set_gssapi_server: bool => bool,
+        "act as GSSAPI server (needs a libzmq built with GSSAPI).";
+    rw ZMQ_GSSAPI_SERVICE_PRINCIPAL, gssapi_service_principal / set_gssapi_service_principal: &str => String,
+        "the GSSAPI service principal a client connects to.";
+    rw ZMQ_GSSAPI_SERVICE_PRINCIPAL_NAMETYPE, gssapi_service_principal_nametype / set_gssapi_service_principal_nametype: i32 => i32,
+        "name type of the GSSAPI service principal.";
+    rw ZMQ_HANDSHAKE_IVL, handshake_ivl / set_handshake_ivl: i32 => i32,
+        "milliseconds a ZMTP handshake may take (0: no limit).";
+    rw ZMQ_HEARTBEAT_IVL, heartbeat_ivl / set_heartbeat_ivl: i32 => i32,
+        "milliseconds between ZMTP heartbeats (0: none).";
+    rw ZMQ_HEARTBEAT_TIMEOUT, heartbeat_timeout / set_heartbeat_timeout: i32 => i32,
+        "milliseconds to wait for a heartbeat reply before closing the connection.";
+    rw ZMQ_HEARTBEAT_TTL, heartbeat_ttl / set_heartbeat_ttl: i32 => i32,
+        "milliseconds the peer may wait for a heartbeat before closing (rounded to 100 ms).";
+    rw ZMQ_IMMEDIATE, immediate / set_immediate: bool => bool,
+        "queue messages only to completed connections.";
+    rw ZMQ_INVERT_MATCHING, invert_matching / set_invert_matching: bool => bool,
+        "PUB/SUB: deliver what does *not* match the subscriptions.";
+    rw ZMQ_IPV6, ipv6 / set_ipv6: bool => bool,
+        "allow IPv6 (and IPv4-mapped) addresses.";
+    rw ZMQ_LINGER, linger / set_linger: i32 => i32,
+        "milliseconds unsent messages linger after close (-1: until sent, 0: drop them).";
+    rw ZMQ_MAXMSGSIZE, maxmsgsize / set_maxmsgsize: i64 => i64,
+        "largest inbound message in bytes; larger ones drop the connection (-1: no limit).";
+    rw ZMQ_MULTICAST_HOPS, multicast_hops / set_multicast_hops: i32 => i32,
+        "time-to-live of multicast packets.";
+    rw ZMQ_MULTICAST_MAXTPDU, multicast_maxtpdu / set_multicast_maxtpdu: i32 => i32,
+        "largest multicast transport data unit in bytes.";
+    rw ZMQ_PLAIN_PASSWORD, plain_password / set_plain_password: &str => String,
+        "the PLAIN client's password.";
+    rw ZMQ_PLAIN_SERVER, plain_server / set_plain_server: bool => bool,
+        "act as PLAIN server.";
+    rw ZMQ_PLAIN_USERNAME, plain_username / set_plain_username: &str => String,
+        "the PLAIN client's user name.";
+    rw ZMQ_RATE, rate / set_rate: i32 => i32,
+        "multicast data rate in kilobits per second.";
+    rw ZMQ_RCVBUF, rcvbuf / set_rcvbuf: i32 => i32,
+        "kernel receive buffer size in bytes (-1: the OS default).";
+    rw ZMQ_RCVHWM, rcvhwm / set_rcvhwm: i32 => i32,
+        "most inbound messages queued per connection (0: no limit).";
+    rw ZMQ_RCVTIMEO, rcvtimeo / set_rcvtimeo: i32 => i32,
+        "milliseconds a blocking receive waits (-1: forever).";
+    rw ZMQ_RECONNECT_IVL, reconnect_ivl / set_reconnect_ivl: i32 => i32,
+        "milliseconds before reconnecting (-1: never reconnect).";
+    rw ZMQ_RECONNECT_IVL_MAX, reconnect_ivl_max / set_reconnect_ivl_max: i32 => i32,
+        "upper bound of the exponential reconnect back-off (0: none).";
+    rw ZMQ_RECOVERY_IVL, recovery_ivl / set_recovery_ivl: i32 => i32,
+        "multicast recovery interval in milliseconds.";
+    rw ZMQ_ROUTING_ID, routing_id / set_routing_id: &[u8] => Vec<u8>,
+        "the routing id a ROUTER peer sees (1 to 255 bytes, not starting with a zero byte).";
+    rw ZMQ_SNDBUF, sndbuf / set_sndbuf: i32 => i32,
+        "kernel send buffer size in bytes (-1: the OS default).";
+    rw ZMQ_SNDHWM, sndhwm / set_sndhwm: i32 => i32,
+        "most outbound messages queued per connection (0: no limit).";
+    rw ZMQ_SNDTIMEO, sndtimeo / set_sndtimeo: i32 => i32,
+        "milliseconds a blocking send waits (-1: forever).";
+    rw ZMQ_SOCKS_PROXY, socks_proxy / set_socks_proxy: &str => String,
+        "SOCKS5 proxy (`host:port`) for TCP connects.";
+    rw ZMQ_TCP_KEEPALIVE, tcp_keepalive / set_tcp_keepalive: i32 => i32,
+        "`SO_KEEPALIVE` (-1: OS default, 0 off, 1 on).";
+    rw ZMQ_TCP_KEEPALIVE_CNT, tcp_keepalive_cnt / set_tcp_keepalive_cnt: i32 => i32,
+        "`TCP_KEEPCNT` (-1: OS default).";
+    rw ZMQ_TCP_KEEPALIVE_IDLE, tcp_keepalive_idle / set_tcp_keepalive_idle: i32 => i32,
+        "`TCP_KEEPIDLE` in seconds (-1: OS default).";
+    rw ZMQ_TCP_KEEPALIVE_INTVL, tcp_keepalive_intvl / set_tcp_keepalive_intvl: i32 => i32,
+        "`TCP_KEEPINTVL` in seconds (-1: OS default).";
+    rw ZMQ_TCP_MAXRT, tcp_maxrt / set_tcp_maxrt: i32 => i32,
+        "`TCP_MAXRT` in milliseconds (0: OS default).";
+    rw ZMQ_TOS, tos / set_tos: i32 => i32,
+        "IP type-of-service of outgoing packets.";
+    rw ZMQ_USE_FD, use_fd / set_use_fd: i32 => i32,
+        "a pre-bound file descriptor for the next bind (-1: none).";
+    rw ZMQ_VMCI_BUFFER_SIZE, vmci_buffer_size / set_vmci_buffer_size: u64 => u64,
+        "VMCI buffer size in bytes (needs a libzmq built with VMCI).";
+    rw ZMQ_VMCI_BUFFER_MIN_SIZE, vmci_buffer_min_size / set_vmci_buffer_min_size: u64 => u64,
+        "smallest VMCI buffer size in bytes.";
+    rw ZMQ_VMCI_BUFFER_MAX_SIZE, vmci_buffer_max_size / set_vmci_buffer_max_size: u64 => u64,
+        "largest VMCI buffer size in bytes.";
+    rw ZMQ_VMCI_CONNECT_TIMEOUT, vmci_connect_timeout / set_vmci_connect_timeout: i32 => i32,
+        "VMCI connect timeout in milliseconds.";
+    rw ZMQ_ZAP_DOMAIN, zap_domain / set_zap_domain: &str => String,
+        "the ZAP domain authentication requests carry.";
+
+    w ZMQ_CONNECT_ROUTING_ID, connect_routing_id / set_connect_routing_id: &[u8] => Vec<u8>,
+        "ROUTER/STREAM: the routing id the next connect's peer gets.";
+    w ZMQ_PROBE_ROUTER, probe_router / set_probe_router: bool => bool,
+        "send an empty message to a ROUTER when connecting.";
+    w ZMQ_REQ_CORRELATE, req_correlate / set_req_correlate: bool => bool,
+        "REQ: match replies to requests by an id frame.";
+    w ZMQ_REQ_RELAXED, req_relaxed / set_req_relaxed: bool => bool,
+        "REQ: allow a new request before the reply (drops the pending one).";
+    w ZMQ_ROUTER_HANDOVER, router_handover / set_router_handover: bool => bool,
+        "ROUTER: a new peer with a taken routing id takes it over.";
+    w ZMQ_ROUTER_MANDATORY, router_mandatory / set_router_mandatory: bool => bool,
+        "ROUTER: fail with `EHOSTUNREACH` instead of dropping unroutable messages.";
+    w ZMQ_STREAM_NOTIFY, stream_notify / set_stream_notify: bool => bool,
+        "STREAM: deliver empty messages on connect and disconnect.";
+    w ZMQ_SUBSCRIBE, subscribe / set_subscribe: &[u8] => Vec<u8>,
+        "SUB: add a prefix subscription (empty: everything).";
+    w ZMQ_UNSUBSCRIBE, unsubscribe / set_unsubscribe: &[u8] => Vec<u8>,
+        "SUB: remove one matching subscription.";
+    w ZMQ_XPUB_MANUAL, xpub_manual / set_xpub_manual: bool => bool,
+        "XPUB: subscriptions are applied by the application.";
+    w ZMQ_XPUB_NODROP, xpub_nodrop / set_xpub_nodrop: bool => bool,
+        "XPUB/PUB: fail with `EAGAIN` at the high-water mark instead of dropping.";
+    w ZMQ_XPUB_VERBOSE, xpub_verbose / set_xpub_verbose: bool => bool,
+        "XPUB: pass on every subscription message, not only new ones.";
+    w ZMQ_XPUB_VERBOSER, xpub_verboser / set_xpub_verboser: bool => bool,
+        "XPUB: pass on every subscription and unsubscription message.";
+    w ZMQ_XPUB_WELCOME_MSG, xpub_welcome_msg / set_xpub_welcome_msg: &[u8] => Vec<u8>,
+        "XPUB: a message sent to each new subscriber.";
+
+    r ZMQ_EVENTS, events / set_events: i32 => PollEvents,
+        "whether a message can be received (`POLLIN`) or sent (`POLLOUT`) now; also processes libzmq's pending commands for the socket.";
+    r ZMQ_LAST_ENDPOINT, last_endpoint / set_last_endpoint: &str => String,
+        "the endpoint last bound or connected, with a wildcard port resolved.";
+    r ZMQ_MECHANISM, mechanism / set_mechanism: i32 => Mechanism,
+        "the security mechanism in use.";
+    r ZMQ_RCVMORE, rcvmore / set_rcvmore: bool => bool,
+        "whether more frames of the last received message follow.";
+    r ZMQ_THREAD_SAFE, thread_safe / set_thread_safe: bool => bool,
+        "whether the socket is thread-safe (never, for the classic types).";
+}
+
+impl Socket {
+    /// Reads `ZMQ_FD`: the file descriptor that becomes readable when the
+    /// socket *may* have work. Edge-triggered: never read or close it, and
+    /// check [`events`](Self::events) after each wake-up and operation.
+    #[cfg(unix)]
+    pub fn fd(&self) -> Result<std::os::fd::RawFd> {
+        i32::get(self, sys::ZMQ_FD)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Context, SocketType};
+    use super::*;
+
+    #[test]
+    fn every_kind_of_value_round_trips() {
+        let ctx = Context::new();
+        let s = ctx.socket(SocketType::Dealer).unwrap();
+        s.set_linger(250).unwrap();
+        assert_eq!(s.linger(), Ok(250));
+        s.set_immediate(true).unwrap();
+        assert_eq!(s.immediate(), Ok(true));
+        s.set_affinity(3).unwrap();
+        assert_eq!(s.affinity(), Ok(3));
+        s.set_maxmsgsize(1 << 40).unwrap();
+        assert_eq!(s.maxmsgsize(), Ok(1 << 40));
+        s.set_routing_id(b"peer-7").unwrap();
+        assert_eq!(s.routing_id().unwrap(), b"peer-7");
+        s.set_zap_domain("global").unwrap();
+        assert_eq!(s.zap_domain().unwrap(), "global");
+        assert_eq!(s.mechanism(), Ok(Mechanism::Null));
+        assert!(s.events().unwrap().is_empty() || s.events().is_ok());
+        assert!(s.fd().unwrap() >= 0);
+    }
+
+    #[test]
+    fn bad_values_are_errors_not_panics() {
+        let ctx = Context::new();
+        let s = ctx.socket(SocketType::Sub).unwrap();
+        assert_eq!(s.set_sndhwm(-1), Err(Error::EINVAL));
+        assert_eq!(s.set_linger(-2), Err(Error::EINVAL));
+        assert_eq!(s.set_zap_domain("a\0b"), Err(Error::EINVAL));
+        assert_eq!(s.set_routing_id(&[]), Err(Error::EINVAL));
+        assert_eq!(s.set_routing_id(&[7u8; 256]), Err(Error::EINVAL));
+        assert_eq!(s.set_curve_serverkey(b"short"), Err(Error::EINVAL));
+        // A ROUTER-only option on a SUB socket.
+        assert_eq!(s.set_router_mandatory(true), Err(Error::EINVAL));
+    }
+}

@@ -1,0 +1,484 @@
+//! libzmq sockets: creation, endpoints, sending and receiving frames, and
+//! polling. Socket options are in [`options`](super::options).
+
+use std::ffi::{CString, c_int, c_void};
+use std::fmt;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+use calloop_zmq_sys as sys;
+
+use super::context::Context;
+use super::error::{Error, Result};
+use super::frame::Frame;
+
+/// Send and receive flag: do not wait (`ZMQ_DONTWAIT`); an operation that
+/// would wait fails with [`Error::EAGAIN`] instead.
+pub const DONTWAIT: i32 = sys::ZMQ_DONTWAIT;
+/// Send flag: more frames of the same message follow (`ZMQ_SNDMORE`).
+pub const SNDMORE: i32 = sys::ZMQ_SNDMORE;
+
+/// The twelve classic ZeroMQ socket types (zmq_socket(3)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SocketType {
+    /// `ZMQ_PAIR`: one exclusive peer, both directions.
+    Pair,
+    /// `ZMQ_PUB`: publishes to subscribers; never receives; drops at HWM.
+    Pub,
+    /// `ZMQ_SUB`: receives what it subscribed to; never sends.
+    Sub,
+    /// `ZMQ_REQ`: strict send, receive, send ... with one REP/ROUTER.
+    Req,
+    /// `ZMQ_REP`: strict receive, send, receive ... answering REQ/DEALER.
+    Rep,
+    /// `ZMQ_DEALER`: round-robin out, fair-queued in, no envelope rules.
+    Dealer,
+    /// `ZMQ_ROUTER`: addresses peers by routing id (the first frame).
+    Router,
+    /// `ZMQ_PULL`: receives from PUSH peers; never sends.
+    Pull,
+    /// `ZMQ_PUSH`: round-robin to PULL peers; never receives.
+    Push,
+    /// `ZMQ_XPUB`: PUB that also receives subscription messages.
+    Xpub,
+    /// `ZMQ_XSUB`: SUB that subscribes by sending messages.
+    Xsub,
+    /// `ZMQ_STREAM`: raw TCP, each message prefixed by a connection id.
+    Stream,
+}
+
+impl SocketType {
+    /// Every classic type, in libzmq's numbering order.
+    pub const ALL: [SocketType; 12] = [
+        SocketType::Pair,
+        SocketType::Pub,
+        SocketType::Sub,
+        SocketType::Req,
+        SocketType::Rep,
+        SocketType::Dealer,
+        SocketType::Router,
+        SocketType::Pull,
+        SocketType::Push,
+        SocketType::Xpub,
+        SocketType::Xsub,
+        SocketType::Stream,
+    ];
+
+    /// libzmq's number for the type (`ZMQ_PUSH` ...).
+    pub fn to_raw(self) -> i32 {
+        match self {
+            SocketType::Pair => sys::ZMQ_PAIR,
+            SocketType::Pub => sys::ZMQ_PUB,
+            SocketType::Sub => sys::ZMQ_SUB,
+            SocketType::Req => sys::ZMQ_REQ,
+            SocketType::Rep => sys::ZMQ_REP,
+            SocketType::Dealer => sys::ZMQ_DEALER,
+            SocketType::Router => sys::ZMQ_ROUTER,
+            SocketType::Pull => sys::ZMQ_PULL,
+            SocketType::Push => sys::ZMQ_PUSH,
+            SocketType::Xpub => sys::ZMQ_XPUB,
+            SocketType::Xsub => sys::ZMQ_XSUB,
+            SocketType::Stream => sys::ZMQ_STREAM,
+        }
+    }
+
+    /// The type for libzmq's number, or `None` for draft or unknown types.
+    pub fn from_raw(raw: i32) -> Option<SocketType> {
+        SocketType::ALL.into_iter().find(|t| t.to_raw() == raw)
+    }
+
+    /// The type's name as libzmq writes it (`"PUSH"`), which is also what
+    /// peers see in the `Socket-Type` metadata.
+    pub fn name(self) -> &'static str {
+        match self {
+            SocketType::Pair => "PAIR",
+            SocketType::Pub => "PUB",
+            SocketType::Sub => "SUB",
+            SocketType::Req => "REQ",
+            SocketType::Rep => "REP",
+            SocketType::Dealer => "DEALER",
+            SocketType::Router => "ROUTER",
+            SocketType::Pull => "PULL",
+            SocketType::Push => "PUSH",
+            SocketType::Xpub => "XPUB",
+            SocketType::Xsub => "XSUB",
+            SocketType::Stream => "STREAM",
+        }
+    }
+
+    /// False for the types that never send (SUB, PULL).
+    pub fn can_send(self) -> bool {
+        !matches!(self, SocketType::Sub | SocketType::Pull)
+    }
+
+    /// False for the types that never receive (PUB, PUSH).
+    pub fn can_recv(self) -> bool {
+        !matches!(self, SocketType::Pub | SocketType::Push)
+    }
+}
+
+impl fmt::Display for SocketType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Readiness flags, as `zmq_poll` and `ZMQ_EVENTS` report them.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct PollEvents(i16);
+
+/// A message can be received (`ZMQ_POLLIN`).
+pub const POLLIN: PollEvents = PollEvents(sys::ZMQ_POLLIN);
+/// A message can be sent (`ZMQ_POLLOUT`).
+pub const POLLOUT: PollEvents = PollEvents(sys::ZMQ_POLLOUT);
+/// An error on a plain file descriptor (`ZMQ_POLLERR`).
+pub const POLLERR: PollEvents = PollEvents(sys::ZMQ_POLLERR);
+
+impl PollEvents {
+    /// No flag set.
+    pub const fn empty() -> PollEvents {
+        PollEvents(0)
+    }
+
+    /// True when every flag of `other` is set here.
+    pub const fn contains(self, other: PollEvents) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// True when no flag is set.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The raw `short` libzmq uses.
+    pub const fn bits(self) -> i16 {
+        self.0
+    }
+
+    /// Flags from libzmq's raw value; unknown bits are kept.
+    pub const fn from_bits(bits: i16) -> PollEvents {
+        PollEvents(bits)
+    }
+}
+
+impl std::ops::BitOr for PollEvents {
+    type Output = PollEvents;
+    fn bitor(self, rhs: PollEvents) -> PollEvents {
+        PollEvents(self.0 | rhs.0)
+    }
+}
+
+impl fmt::Debug for PollEvents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [(POLLIN, "POLLIN"), (POLLOUT, "POLLOUT"), (POLLERR, "POLLERR")];
+        let mut set = f.debug_set();
+        for (flag, name) in names {
+            if self.contains(flag) {
+                set.entry(&format_args!("{name}"));
+            }
+        }
+        set.finish()
+    }
+}
+
+/// A libzmq socket.
+///
+/// Not thread-safe, like libzmq's own sockets: `Send` (it may move to another
+/// thread) but not `Sync`. It keeps its [`Context`] alive, and dropping it
+/// closes it (`zmq_close`, which never blocks; the context's termination is
+/// what waits for `ZMQ_LINGER`).
+///
+/// Socket options are methods named after the option (`linger`,
+/// `set_linger`, `set_subscribe` ...); see [`options`](super::options).
+pub struct Socket {
+    raw: NonNull<c_void>,
+    kind: SocketType,
+    ctx: Context,
+    /// libzmq sockets must not be used from two threads at once.
+    _not_sync: PhantomData<std::cell::Cell<()>>,
+}
+
+// SAFETY: libzmq allows a socket to migrate between threads as long as the
+// move comes with a full memory barrier (zmq_socket(3)), which moving a value
+// to another thread provides; `!Sync` keeps it to one thread at a time.
+unsafe impl Send for Socket {}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from zmq_socket and is closed only here.
+        // zmq_close can only fail with ENOTSOCK, which it cannot be.
+        unsafe { sys::zmq_close(self.raw.as_ptr()) };
+    }
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket").field("type", &self.kind).finish()
+    }
+}
+
+/// A failed bind, connect, unbind or disconnect, naming the endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointError {
+    op: &'static str,
+    endpoint: String,
+    error: Option<Error>,
+}
+
+impl EndpointError {
+    /// `"bind"`, `"connect"`, `"unbind"` or `"disconnect"`.
+    pub fn op(&self) -> &'static str {
+        self.op
+    }
+
+    /// The endpoint as given.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// What libzmq said; `None` when the endpoint never reached libzmq
+    /// because it contains a NUL byte.
+    pub fn zmq_error(&self) -> Option<Error> {
+        self.error
+    }
+}
+
+impl fmt::Display for EndpointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.error {
+            Some(e) => write!(f, "{} {:?} failed: {e}", self.op, self.endpoint),
+            None => write!(
+                f,
+                "{} {:?} failed: endpoint contains a NUL byte",
+                self.op, self.endpoint
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EndpointError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.as_ref().map(|e| e as _)
+    }
+}
+
+type EndpointFn = unsafe extern "C" fn(*mut c_void, *const std::ffi::c_char) -> c_int;
+
+impl Socket {
+    pub(super) fn new(ctx: Context, kind: SocketType) -> Result<Socket> {
+        // SAFETY: the context pointer is live (we hold a clone); libzmq
+        // returns null on failure.
+        let raw = unsafe { sys::zmq_socket(ctx.as_ptr(), kind.to_raw()) };
+        match NonNull::new(raw) {
+            Some(raw) => Ok(Socket {
+                raw,
+                kind,
+                ctx,
+                _not_sync: PhantomData,
+            }),
+            None => Err(Error::last()),
+        }
+    }
+
+    /// The socket's type.
+    pub fn socket_type(&self) -> SocketType {
+        self.kind
+    }
+
+    /// The context the socket belongs to.
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// The libzmq socket pointer, for the frame calls in this module tree.
+    pub(crate) fn as_ptr(&self) -> *mut c_void {
+        self.raw.as_ptr()
+    }
+
+    fn endpoint_op(&self, op: &'static str, f: EndpointFn, endpoint: &str) -> Result<(), EndpointError> {
+        let fail = |error| EndpointError {
+            op,
+            endpoint: endpoint.to_owned(),
+            error,
+        };
+        let c_endpoint = CString::new(endpoint).map_err(|_| fail(None))?;
+        // SAFETY: the socket pointer is live and used from this thread only
+        // (`!Sync`); the endpoint is a NUL-terminated string that outlives
+        // the call.
+        let rc = unsafe { f(self.as_ptr(), c_endpoint.as_ptr()) };
+        if rc == 0 { Ok(()) } else { Err(fail(Some(Error::last()))) }
+    }
+
+    /// Binds to `endpoint` (`tcp://127.0.0.1:*`, `ipc:///path`,
+    /// `inproc://name` ...). The error names the endpoint.
+    pub fn bind(&self, endpoint: &str) -> Result<(), EndpointError> {
+        self.endpoint_op("bind", sys::zmq_bind, endpoint)
+    }
+
+    /// Connects to `endpoint`. The error names the endpoint.
+    pub fn connect(&self, endpoint: &str) -> Result<(), EndpointError> {
+        self.endpoint_op("connect", sys::zmq_connect, endpoint)
+    }
+
+    /// Undoes a [`bind`](Self::bind) (pass the endpoint `last_endpoint`
+    /// reported when the bind used a wildcard port).
+    pub fn unbind(&self, endpoint: &str) -> Result<(), EndpointError> {
+        self.endpoint_op("unbind", sys::zmq_unbind, endpoint)
+    }
+
+    /// Undoes a [`connect`](Self::connect).
+    pub fn disconnect(&self, endpoint: &str) -> Result<(), EndpointError> {
+        self.endpoint_op("disconnect", sys::zmq_disconnect, endpoint)
+    }
+
+    /// Sends one frame. With [`SNDMORE`] more frames of the same message
+    /// follow. On failure the frame is dropped: to keep a refused frame,
+    /// build a [`Frame`] and use [`Frame::send`], which leaves it untouched.
+    pub fn send(&self, frame: impl Into<Frame>, flags: i32) -> Result<()> {
+        frame.into().send(self, flags).map(drop)
+    }
+
+    /// Sends a whole message, one frame per item. Frames after the first are
+    /// sent with [`SNDMORE`] on the ones before; `flags` applies to all
+    /// (usually 0 or [`DONTWAIT`]). libzmq takes the rest of a multipart
+    /// message once it took its first frame.
+    pub fn send_multipart<I>(&self, frames: I, flags: i32) -> Result<()>
+    where
+        I: IntoIterator,
+        I::Item: Into<Frame>,
+    {
+        let mut frames = frames.into_iter().peekable();
+        while let Some(frame) = frames.next() {
+            let more = if frames.peek().is_some() { SNDMORE } else { 0 };
+            self.send(frame, flags | more)?;
+        }
+        Ok(())
+    }
+
+    /// Receives one frame into a new [`Frame`].
+    pub fn recv_frame(&self, flags: i32) -> Result<Frame> {
+        let mut frame = Frame::new();
+        frame.recv(self, flags)?;
+        Ok(frame)
+    }
+
+    /// Receives one frame as bytes.
+    pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
+        self.recv_frame(flags).map(|f| f.to_vec())
+    }
+
+    /// Receives every frame of one message as bytes. With [`DONTWAIT`],
+    /// `EAGAIN` means no message; once the first frame arrived the rest are
+    /// there (libzmq delivers messages whole).
+    pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Vec<u8>>> {
+        let mut frames = Vec::new();
+        let mut frame = Frame::new();
+        loop {
+            frame.recv(self, flags)?;
+            frames.push(frame.to_vec());
+            if !frame.more() {
+                return Ok(frames);
+            }
+        }
+    }
+
+    /// Waits up to `timeout_ms` milliseconds (-1: forever, 0: not at all)
+    /// for any of `events` (`zmq_poll` on this one socket) and returns those
+    /// that are ready (empty on timeout). This **blocks** the calling thread.
+    pub fn poll(&self, events: PollEvents, timeout_ms: i64) -> Result<PollEvents> {
+        let mut items = [self.as_poll_item(events)];
+        poll(&mut items, timeout_ms)?;
+        Ok(items[0].revents())
+    }
+
+    /// This socket as an entry for [`poll`].
+    pub fn as_poll_item(&self, events: PollEvents) -> PollItem<'_> {
+        PollItem {
+            raw: sys::zmq_pollitem_t {
+                socket: self.as_ptr(),
+                fd: 0,
+                events: events.bits(),
+                revents: 0,
+            },
+            _socket: PhantomData,
+        }
+    }
+
+    /// Starts publishing this socket's events (`zmq_socket_monitor`) on a
+    /// PAIR socket that connects to the `inproc://` `endpoint`; `events` is
+    /// a mask of `ZMQ_EVENT_*` bits. The [`monitor`](crate::monitor) module
+    /// does this for you and decodes the events.
+    pub fn monitor(&self, endpoint: &str, events: u32) -> Result<()> {
+        let endpoint = CString::new(endpoint).map_err(|_| Error::EINVAL)?;
+        let events = c_int::try_from(events).map_err(|_| Error::EINVAL)?;
+        // SAFETY: live socket, NUL-terminated endpoint that outlives the call.
+        let rc = unsafe { sys::zmq_socket_monitor(self.as_ptr(), endpoint.as_ptr(), events) };
+        if rc == 0 { Ok(()) } else { Err(Error::last()) }
+    }
+
+    /// Stops a [`monitor`](Self::monitor) (`zmq_socket_monitor` with a null
+    /// endpoint); libzmq then sends `MONITOR_STOPPED`.
+    pub fn stop_monitor(&self) -> Result<()> {
+        // SAFETY: live socket; a null endpoint is documented to stop it.
+        let rc = unsafe { sys::zmq_socket_monitor(self.as_ptr(), std::ptr::null(), 0) };
+        if rc == 0 { Ok(()) } else { Err(Error::last()) }
+    }
+}
+
+/// One socket in a [`poll`] call.
+#[repr(transparent)]
+pub struct PollItem<'a> {
+    raw: sys::zmq_pollitem_t,
+    _socket: PhantomData<&'a Socket>,
+}
+
+impl PollItem<'_> {
+    /// What was ready after the last [`poll`].
+    pub fn revents(&self) -> PollEvents {
+        PollEvents(self.raw.revents)
+    }
+
+    /// True when the last [`poll`] found a message to receive.
+    pub fn is_readable(&self) -> bool {
+        self.revents().contains(POLLIN)
+    }
+
+    /// True when the last [`poll`] found room to send.
+    pub fn is_writable(&self) -> bool {
+        self.revents().contains(POLLOUT)
+    }
+}
+
+impl fmt::Debug for PollItem<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PollItem")
+            .field("events", &PollEvents(self.raw.events))
+            .field("revents", &self.revents())
+            .finish()
+    }
+}
+
+/// Waits up to `timeout_ms` milliseconds (-1: forever) until one of `items`
+/// is ready (`zmq_poll`); returns how many are. **Blocks** the calling
+/// thread; an event loop uses the socket's `ZMQ_FD` instead.
+pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<usize> {
+    let count = c_int::try_from(items.len()).map_err(|_| Error::EINVAL)?;
+    let timeout = std::ffi::c_long::try_from(timeout_ms).map_err(|_| Error::EINVAL)?;
+    // `PollItem` is `repr(transparent)` over `zmq_pollitem_t`, so the slice
+    // is an array of `zmq_pollitem_t` as zmq_poll wants.
+    let raw = items.as_mut_ptr().cast::<sys::zmq_pollitem_t>();
+    let rc = loop {
+        // SAFETY: `raw` points to `count` initialised items whose sockets
+        // are live (each `PollItem` borrows its socket); zmq_poll writes only
+        // their `revents`.
+        let rc = unsafe { sys::zmq_poll(raw, count, timeout) };
+        if rc >= 0 || Error::last() != Error::EINTR {
+            break rc;
+        }
+    };
+    if rc < 0 {
+        return Err(Error::last());
+    }
+    Ok(rc as usize)
+}
