@@ -64,6 +64,7 @@
 //! [calloop]: https://docs.rs/calloop
 
 #![deny(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod auth;
 mod error;
@@ -77,7 +78,6 @@ pub mod zmq;
 pub use auth::{AuthConfig, Authenticator};
 pub use error::{Error, Result, SendError};
 pub use message::{IntoFrames, Multipart};
-pub use zmq::Frame;
 pub use monitor::{Monitor, MonitorEvent};
 pub use outbox::Sender;
 pub use source::{
@@ -85,6 +85,7 @@ pub use source::{
     ZmqSource,
 };
 pub use stats::{Stats, StatsSnapshot};
+pub use zmq::Frame;
 
 /// The calloop crate this one is built on.
 pub use calloop;

@@ -23,6 +23,7 @@
 //! pages; use calloop-zmq's safe types instead.
 
 #![no_std]
+#![warn(clippy::undocumented_unsafe_blocks)]
 #![allow(non_camel_case_types)]
 
 use core::ffi::{c_char, c_int, c_long, c_short, c_uint, c_void};

@@ -9,10 +9,11 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum AuthError {
     /// The linked libzmq was built without CURVE (`zmq::has("curve")` is
-    /// false). zmq 0.10's bundled libzmq is such a build.
+    /// false): calloop-zmq was built without its default `curve` feature, or
+    /// with `system-libzmq` against a libzmq built without libsodium.
     #[error(
         "CURVE is not available: the linked libzmq was built without it (zmq::has(\"curve\") is false); \
-         link a libzmq built with libsodium, e.g. Debian's libzmq3-dev (see SECURITY.md)"
+         build calloop-zmq with its default `curve` feature, or link a system libzmq built with libsodium (see SECURITY.md)"
     )]
     CurveUnavailable,
     /// Something else already serves `inproc://zeromq.zap.01` on this

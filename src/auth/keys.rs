@@ -6,10 +6,11 @@
 //! them in the same text format as CZMQ's `zcert` (so `zcert` files load
 //! here and ours load there).
 //!
-//! Generating keys and setting CURVE options need a libzmq built with CURVE;
-//! zmq 0.10's bundled one is not. Those calls fail with
-//! [`AuthError::CurveUnavailable`] there: check [`curve_available`] first to
-//! skip or explain. Parsing, printing and files work in either build.
+//! Generating keys and setting CURVE options need a libzmq built with CURVE,
+//! which the default build is (the `curve` feature bundles libsodium).
+//! Without it those calls fail with [`AuthError::CurveUnavailable`]; check
+//! [`curve_available`] to explain. Parsing, printing and files work in
+//! either build.
 //!
 //! ```no_run
 //! use calloop_zmq::auth::KeyPair;
@@ -185,6 +186,7 @@ impl Drop for SecretKey {
     fn drop(&mut self) {
         for byte in &mut self.0 {
             // Volatile so the compiler cannot drop the "dead" store.
+            // SAFETY: `byte` is a valid, aligned, exclusive reference.
             unsafe { std::ptr::write_volatile(byte, 0) };
         }
     }
@@ -210,14 +212,26 @@ impl KeyPair {
         })
     }
 
-    /// Builds a pair from Z85 texts. The two are not checked against each
-    /// other (zmq 0.10 does not expose `zmq_curve_public`); a mismatched pair
-    /// fails at the CURVE handshake.
+    /// Builds a pair from Z85 texts. Where CURVE is available, the public
+    /// key must be the one that belongs to the secret key
+    /// (`zmq_curve_public`), so a mismatched pair fails here, not at the
+    /// handshake.
     pub fn from_z85(public: &str, secret: &str) -> Result<Self, AuthError> {
-        Ok(Self {
+        let pair = Self {
             public: PublicKey::from_z85(public)?,
             secret: SecretKey::from_z85(secret)?,
-        })
+        };
+        if curve_available() {
+            let derived =
+                zmq::curve_public(&pair.secret.0).map_err(AuthError::zmq("zmq_curve_public"))?;
+            if derived != pair.public.0 {
+                return Err(AuthError::invalid(
+                    "CURVE key pair",
+                    "the public key does not belong to the secret key",
+                ));
+            }
+        }
+        Ok(pair)
     }
 
     /// The public key.
@@ -372,6 +386,15 @@ mod tests {
         let debug = format!("{pair:?}");
         assert!(!debug.contains(SECRET), "{debug}");
         assert!(debug.contains(PUBLIC), "{debug}");
+    }
+
+    #[test]
+    #[cfg(any(feature = "curve", feature = "system-libzmq"))]
+    fn a_public_key_from_another_pair_is_refused() {
+        assert!(curve_available(), "the default build has CURVE");
+        let other = KeyPair::generate().unwrap();
+        let err = KeyPair::from_z85(&other.public().to_z85(), SECRET).unwrap_err();
+        assert!(err.to_string().contains("does not belong"), "{err}");
     }
 
     #[test]

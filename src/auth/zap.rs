@@ -8,8 +8,8 @@
 //! the routing id, or libzmq rejects it. Everything here is pure so that every
 //! malformed shape can be tested without sockets.
 
-use crate::zmq;
 use crate::Multipart;
+use crate::zmq;
 
 /// The endpoint libzmq sends ZAP requests to (fixed by RFC 27).
 pub const ZAP_ENDPOINT: &str = "inproc://zeromq.zap.01";

@@ -116,7 +116,7 @@ impl SocketHandle {
             self.received = Multipart::from(Frame::unready());
             self.received.frames_mut()[0].init_in_place();
         }
-        wire::recv_into(&mut self.socket, &mut self.received.frames_mut()[0])
+        wire::recv_into(&self.socket, &mut self.received.frames_mut()[0])
     }
 
     /// The socket's type.
@@ -147,7 +147,7 @@ impl SocketHandle {
             return self.enqueue(msg);
         }
         self.needs_check.set(true);
-        match wire::send(&mut self.socket, &mut msg) {
+        match wire::send(&self.socket, &mut msg) {
             Outcome::Sent(bytes) => {
                 self.tally.messages_out += 1;
                 self.tally.bytes_out += bytes as u64;
@@ -215,7 +215,7 @@ impl SocketHandle {
             let Some(msg) = self.pending.front_mut() else {
                 break;
             };
-            match wire::send(&mut self.socket, msg) {
+            match wire::send(&self.socket, msg) {
                 Outcome::Sent(bytes) => {
                     self.tally.messages_out += 1;
                     self.tally.bytes_out += bytes as u64;

@@ -4,9 +4,10 @@
 //!
 //! calloop-zmq leaves `ZMQ_LINGER` as you set it (libzmq's default is -1:
 //! keep trying to deliver forever). Closing a socket never blocks in libzmq,
-//! but terminating its context waits for lingering messages, and in rust-zmq
-//! a socket holds a reference on its context, so dropping the last socket of
-//! a context can block (rust-zmq#382). The source therefore never drops its
+//! but terminating its context waits for lingering messages, and a
+//! [`Socket`](crate::zmq::Socket) holds a reference on its
+//! [`Context`](crate::zmq::Context), so dropping the last socket of a context
+//! can block (the same trap as rust-zmq#382). The source therefore never drops its
 //! socket on the caller's thread: the socket is dropped on a short-lived
 //! background thread, where a context termination may wait as long as the
 //! linger allows while your loop goes on.
@@ -17,8 +18,8 @@
 //! how many were lost (`tracing` at warn level) and counts them in
 //! [`StatsSnapshot::dropped_at_drop`](crate::StatsSnapshot::dropped_at_drop).
 
-use crate::zmq;
 use crate::Multipart;
+use crate::zmq;
 
 /// What [`ZmqSource::close`](crate::ZmqSource::close) returns: the socket and
 /// every message the source still held.

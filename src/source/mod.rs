@@ -186,10 +186,7 @@ impl Builder {
             return Err(Error::InvalidArgument("budget must be at least 1".into()));
         }
         let socket_type = self.socket.socket_type();
-        let fd = self
-            .socket
-            .fd()
-            .map_err(Error::zmq("get option ZMQ_FD"))?;
+        let fd = self.socket.fd().map_err(Error::zmq("get option ZMQ_FD"))?;
         let (ping, ping_source) = make_ping().map_err(|source| Error::Io {
             op: "create the outbox wake-up eventfd",
             source,
@@ -569,9 +566,13 @@ impl EventSource for ZmqSource {
 
     fn register(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
         let token = factory.token();
-        // SAFETY: the fd belongs to the socket, which outlives the
-        // registration: `unregister` runs before the source is dropped, and
-        // the socket is only closed on drop.
+        // SAFETY: `Poll::register` wants the fd unregistered before it is
+        // closed. The fd is the socket's `ZMQ_FD`, open as long as the socket,
+        // which this source owns and closes only when it is dropped; calloop
+        // calls `unregister` when the source is removed from a loop. A loop
+        // dropped with the source still in it drops the poller with it, so
+        // no registration outlives the poller either way. (Moving this to
+        // calloop's `Generic`, which unregisters in `Drop`, is issue 11.)
         unsafe {
             poll.register(
                 BorrowedFd::borrow_raw(self.fd),
@@ -591,6 +592,7 @@ impl EventSource for ZmqSource {
     fn reregister(&mut self, poll: &mut Poll, factory: &mut TokenFactory) -> calloop::Result<()> {
         let token = factory.token();
         poll.reregister(
+            // SAFETY: the socket's ZMQ_FD stays open while we own the socket.
             unsafe { BorrowedFd::borrow_raw(self.fd) },
             Interest::READ,
             Mode::Edge,
@@ -605,6 +607,7 @@ impl EventSource for ZmqSource {
 
     fn unregister(&mut self, poll: &mut Poll) -> calloop::Result<()> {
         self.token = None;
+        // SAFETY: the socket's ZMQ_FD stays open while we own the socket.
         poll.unregister(unsafe { BorrowedFd::borrow_raw(self.fd) })?;
         self.ping.unregister(poll)
     }

@@ -113,7 +113,8 @@ mod tests {
     #[test]
     fn receive_reports_size_and_more() {
         let (_ctx, a, b) = pair();
-        a.send_multipart(["head".as_bytes(), &[7u8; 100]], 0).unwrap();
+        a.send_multipart(["head".as_bytes(), &[7u8; 100]], 0)
+            .unwrap();
         let mut head = Frame::new();
         assert_eq!(recv_into(&b, &mut head), Ok((4, true)));
         assert_eq!(&head[..], b"head");

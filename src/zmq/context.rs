@@ -133,7 +133,11 @@ impl Context {
     fn get(&self, option: c_int) -> Result<i32> {
         // SAFETY: the pointer is a live context; zmq_ctx_get only reads.
         let value = unsafe { sys::zmq_ctx_get(self.as_ptr(), option) };
-        if value < 0 { Err(Error::last()) } else { Ok(value) }
+        if value < 0 {
+            Err(Error::last())
+        } else {
+            Ok(value)
+        }
     }
 
     fn set(&self, option: c_int, value: c_int) -> Result<()> {

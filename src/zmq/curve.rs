@@ -19,7 +19,10 @@ pub struct CurveKeyPair {
 impl std::fmt::Debug for CurveKeyPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CurveKeyPair")
-            .field("public_key", &z85_encode(&self.public_key).unwrap_or_default())
+            .field(
+                "public_key",
+                &z85_encode(&self.public_key).unwrap_or_default(),
+            )
             .field("secret_key", &"<redacted>")
             .finish()
     }
@@ -130,14 +133,29 @@ mod tests {
         assert_eq!(z85_decode("HelloWorld").unwrap(), bytes);
         assert_eq!(z85_encode(&[1, 2, 3]), Err(Error::EINVAL));
         assert_eq!(z85_decode("Hello!"), Err(Error::EINVAL));
-        assert_eq!(z85_decode("Hell\"").map_err(|e| e.name()), Err(Some("EINVAL")));
+        assert_eq!(
+            z85_decode("Hell\"").map_err(|e| e.name()),
+            Err(Some("EINVAL"))
+        );
         assert_eq!(z85_decode("He\0lo"), Err(Error::EINVAL));
     }
 
     #[test]
-    fn bundled_libzmq_is_4_3_5() {
+    fn linked_libzmq_is_4_3_or_newer() {
         let (major, minor, patch) = version();
         assert!((major, minor) >= (4, 3), "{major}.{minor}.{patch}");
+    }
+
+    /// The default build: libzmq 4.3.5 from zeromq-src, CURVE through the
+    /// bundled libsodium. Fails, rather than skips, if either is missing.
+    #[test]
+    #[cfg(all(feature = "curve", not(feature = "system-libzmq")))]
+    fn default_build_is_libzmq_4_3_5_with_curve() {
+        assert_eq!(version(), (4, 3, 5));
+        assert!(
+            has("curve"),
+            "the `curve` feature must give a CURVE-capable libzmq"
+        );
     }
 
     #[test]

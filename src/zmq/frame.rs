@@ -119,7 +119,8 @@ impl Frame {
         // SAFETY: as in `with_size`.
         if unsafe { sys::zmq_msg_init_size(frame.as_mut_ptr(), bytes.len()) } != 0 {
             std::alloc::handle_alloc_error(
-                std::alloc::Layout::array::<u8>(bytes.len()).unwrap_or(std::alloc::Layout::new::<u8>()),
+                std::alloc::Layout::array::<u8>(bytes.len())
+                    .unwrap_or(std::alloc::Layout::new::<u8>()),
             );
         }
         if !bytes.is_empty() {
@@ -236,7 +237,11 @@ impl Frame {
         // thread only (`Socket` is not `Sync`). libzmq empties the message on
         // success and leaves it unchanged on failure (zmq_msg_send(3)).
         let rc = unsafe { sys::zmq_msg_send(self.as_mut_ptr(), socket.as_ptr(), flags) };
-        if rc < 0 { Err(Error::last()) } else { Ok(rc as usize) }
+        if rc < 0 {
+            Err(Error::last())
+        } else {
+            Ok(rc as usize)
+        }
     }
 
     /// Receives one frame from `socket` into this one (`zmq_msg_recv`),
@@ -247,7 +252,11 @@ impl Frame {
         // SAFETY: initialised message (libzmq closes its old content first);
         // live socket, used from this thread only.
         let rc = unsafe { sys::zmq_msg_recv(self.as_mut_ptr(), socket.as_ptr(), flags) };
-        if rc < 0 { Err(Error::last()) } else { Ok(rc as usize) }
+        if rc < 0 {
+            Err(Error::last())
+        } else {
+            Ok(rc as usize)
+        }
     }
 
     /// Drops a frame that a successful [`send`](Self::send) emptied without
@@ -399,7 +408,12 @@ impl From<Vec<u8>> for Frame {
         }
         let mut bytes = std::mem::ManuallyDrop::new(bytes);
         let (data, len, capacity) = (bytes.as_mut_ptr(), bytes.len(), bytes.capacity());
-        Frame::hand_over(data, len, free_vec, std::ptr::without_provenance_mut(capacity))
+        Frame::hand_over(
+            data,
+            len,
+            free_vec,
+            std::ptr::without_provenance_mut(capacity),
+        )
     }
 }
 

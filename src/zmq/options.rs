@@ -90,7 +90,12 @@ macro_rules! plain_value {
 
         impl SetOption for $ty {
             fn set(self, socket: &Socket, option: c_int) -> Result<()> {
-                set_raw(socket, option, (&raw const self).cast(), std::mem::size_of::<$ty>())
+                set_raw(
+                    socket,
+                    option,
+                    (&raw const self).cast(),
+                    std::mem::size_of::<$ty>(),
+                )
             }
         }
     };

@@ -171,7 +171,11 @@ impl std::ops::BitOr for PollEvents {
 
 impl fmt::Debug for PollEvents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = [(POLLIN, "POLLIN"), (POLLOUT, "POLLOUT"), (POLLERR, "POLLERR")];
+        let names = [
+            (POLLIN, "POLLIN"),
+            (POLLOUT, "POLLOUT"),
+            (POLLERR, "POLLERR"),
+        ];
         let mut set = f.debug_set();
         for (flag, name) in names {
             if self.contains(flag) {
@@ -296,7 +300,12 @@ impl Socket {
         self.raw.as_ptr()
     }
 
-    fn endpoint_op(&self, op: &'static str, f: EndpointFn, endpoint: &str) -> Result<(), EndpointError> {
+    fn endpoint_op(
+        &self,
+        op: &'static str,
+        f: EndpointFn,
+        endpoint: &str,
+    ) -> Result<(), EndpointError> {
         let fail = |error| EndpointError {
             op,
             endpoint: endpoint.to_owned(),
@@ -307,7 +316,11 @@ impl Socket {
         // (`!Sync`); the endpoint is a NUL-terminated string that outlives
         // the call.
         let rc = unsafe { f(self.as_ptr(), c_endpoint.as_ptr()) };
-        if rc == 0 { Ok(()) } else { Err(fail(Some(Error::last()))) }
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(fail(Some(Error::last())))
+        }
     }
 
     /// Binds to `endpoint` (`tcp://127.0.0.1:*`, `ipc:///path`,
@@ -481,4 +494,57 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<usize> {
         return Err(Error::last());
     }
     Ok(rc as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_errors_name_the_endpoint_and_never_panic() {
+        let ctx = Context::new();
+        let s = ctx.socket(SocketType::Pull).unwrap();
+        let nul = s.bind("inproc://a\0b").unwrap_err();
+        assert_eq!((nul.op(), nul.zmq_error()), ("bind", None));
+        assert!(nul.to_string().contains("NUL byte"), "{nul}");
+        let bad = s.connect("nonsense://x").unwrap_err();
+        assert_eq!(bad.zmq_error(), Some(Error::EPROTONOSUPPORT));
+        assert_eq!(bad.endpoint(), "nonsense://x");
+        assert!(
+            bad.to_string()
+                .starts_with("connect \"nonsense://x\" failed: ")
+        );
+        assert!(s.unbind("tcp://127.0.0.1:9").is_err());
+    }
+
+    #[test]
+    fn socket_types_round_trip_and_know_their_direction() {
+        let ctx = Context::new();
+        for kind in SocketType::ALL {
+            assert_eq!(SocketType::from_raw(kind.to_raw()), Some(kind));
+            let s = ctx.socket(kind).unwrap();
+            assert_eq!(s.socket_type(), kind);
+            s.set_linger(0).unwrap();
+        }
+        assert_eq!(SocketType::from_raw(99), None);
+        assert!(!SocketType::Pull.can_send() && !SocketType::Push.can_recv());
+        assert_eq!(SocketType::Xpub.to_string(), "XPUB");
+    }
+
+    #[test]
+    fn poll_reports_readiness() {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.bind("inproc://poll-test").unwrap();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.connect("inproc://poll-test").unwrap();
+        assert!(pull.poll(POLLIN, 0).unwrap().is_empty());
+        push.send("x", 0).unwrap();
+        assert_eq!(pull.poll(POLLIN, 5000).unwrap(), POLLIN);
+        let mut items = [pull.as_poll_item(POLLIN), push.as_poll_item(POLLOUT)];
+        assert_eq!(poll(&mut items, 5000), Ok(2));
+        assert!(items[0].is_readable() && items[1].is_writable());
+        assert_eq!(pull.recv_bytes(0).unwrap(), b"x");
+        assert_eq!(format!("{:?}", POLLIN | POLLOUT), "{POLLIN, POLLOUT}");
+    }
 }
