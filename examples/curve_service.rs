@@ -5,16 +5,13 @@
 //! gave it. An intruder with a key of its own is turned away at the
 //! handshake, and the program exits once both have happened.
 //!
-//! CURVE needs a libzmq built with it; zmq 0.10's bundled one is not. Run
-//! against the system libzmq (Debian: `apt-get install libzmq3-dev`):
-//!
-//! ```text
-//! CARGO_TARGET_DIR=target/system-libzmq cargo run --example curve_service \
-//!     --config 'target.x86_64-unknown-linux-gnu.zmq.rustc-link-lib=["zmq"]'
-//! ```
-//!
-//! Without CURVE it says so and exits successfully (so smoke runs pass).
+//! Run with `cargo run --example curve_service`; it finishes by itself. The
+//! default build bundles libzmq 4.3.5 with libsodium, so CURVE is there. A
+//! build without it (no `curve` feature, or `system-libzmq` against a libzmq
+//! built without libsodium) makes this example fail with a message saying so:
+//! it exists to show CURVE working, and a smoke run must not pass without it.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use calloop_zmq::auth::{Authenticator, Identity, KeyPair, Status, curve_available};
@@ -40,14 +37,26 @@ impl State {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("curve_service: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     if !curve_available() {
-        println!(
-            "curve_service: CURVE is unavailable in this libzmq build (zmq 0.10 bundles libzmq \
-             without libsodium), so there is nothing to show. Link the system libzmq to run it: \
-             see SECURITY.md, \"Running with CURVE\"."
-        );
-        return Ok(());
+        let (major, minor, patch) = zmq::version();
+        return Err(format!(
+            "CURVE is not available: the linked libzmq {major}.{minor}.{patch} was built without \
+             it (zmq::has(\"curve\") is false). The default build bundles libzmq with CURVE; \
+             build with the default `curve` feature, or with `system-libzmq` link a libzmq \
+             built with libsodium."
+        )
+        .into());
     }
 
     let ctx = zmq::Context::new();
@@ -89,9 +98,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     server.bind("tcp://127.0.0.1:*")?;
     let endpoint = server.socket().last_endpoint()?;
     server.insert(&handle, |event, socket, _| {
-        if let Event::Message(mut request) = event {
-            let user = request.frames_mut()[0]
-                .gets("User-Id")
+        if let Event::Message(request) = event {
+            let user = request
+                .frames()
+                .first()
+                .and_then(|frame| frame.gets("User-Id"))
                 .unwrap_or("<nobody>")
                 .to_owned();
             let body = request.frame_str(0).unwrap_or("<binary>").to_owned();

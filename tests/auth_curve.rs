@@ -2,9 +2,8 @@
 //! man-in-the-middle relay never sees the plaintext (while under NULL, the
 //! control, it does); key helpers round-trip through files.
 //!
-//! These need a libzmq with CURVE. With zmq 0.10's bundled libzmq they print
-//! why they are skipped and pass; `.ci/run` runs them again against the
-//! system libzmq (see SECURITY.md).
+//! CURVE is part of the default build (it bundles libzmq 4.3.5 with
+//! libsodium), so these never skip: without CURVE they fail.
 
 mod auth_common;
 
@@ -13,8 +12,8 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use auth_common::{World, curve_or_skip};
-use calloop_zmq::auth::{AuthError, Identity, KeyPair, PublicKey, curve_available};
+use auth_common::{World, require_curve};
+use calloop_zmq::auth::{Identity, KeyPair, PublicKey, curve_available};
 use calloop_zmq::zmq;
 
 fn curve_server(keys: &KeyPair) -> impl FnOnce(&zmq::Socket) + '_ {
@@ -30,9 +29,7 @@ fn curve_client<'a>(keys: &'a KeyPair, server: &'a PublicKey) -> impl FnOnce(&zm
 
 #[test]
 fn unknown_key_gets_nothing_through_listed_key_does() {
-    if !curve_or_skip("unknown_key_gets_nothing_through_listed_key_does") {
-        return;
-    }
+    require_curve("unknown_key_gets_nothing_through_listed_key_does");
     let server_keys = KeyPair::generate().unwrap();
     let known = KeyPair::generate().unwrap();
     let stranger = KeyPair::generate().unwrap();
@@ -70,9 +67,7 @@ fn unknown_key_gets_nothing_through_listed_key_does() {
 
 #[test]
 fn allow_any_and_key_removal_at_runtime() {
-    if !curve_or_skip("allow_any_and_key_removal_at_runtime") {
-        return;
-    }
+    require_curve("allow_any_and_key_removal_at_runtime");
     let server_keys = KeyPair::generate().unwrap();
     let client = KeyPair::generate().unwrap();
     let mut w = World::new();
@@ -126,9 +121,7 @@ fn allow_any_and_key_removal_at_runtime() {
 
 #[test]
 fn client_with_the_wrong_server_key_gets_nothing_through() {
-    if !curve_or_skip("client_with_the_wrong_server_key_gets_nothing_through") {
-        return;
-    }
+    require_curve("client_with_the_wrong_server_key_gets_nothing_through");
     // The client authenticates the server too: an impostor server (or a
     // client pinned to another server's key) fails the handshake before
     // ZAP is even asked.
@@ -271,9 +264,7 @@ fn null_control_relay_sees_the_plaintext() {
 
 #[test]
 fn curve_relay_never_sees_the_plaintext() {
-    if !curve_or_skip("curve_relay_never_sees_the_plaintext") {
-        return;
-    }
+    require_curve("curve_relay_never_sees_the_plaintext");
     let server_keys = KeyPair::generate().unwrap();
     let client_keys = KeyPair::generate().unwrap();
     let server_public = *server_keys.public();
@@ -298,30 +289,9 @@ fn curve_relay_never_sees_the_plaintext() {
 
 #[test]
 fn key_pairs_round_trip_through_files() {
+    require_curve("key_pairs_round_trip_through_files");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("client.key");
-    if !curve_available() {
-        // The helpers explain themselves instead of failing obscurely.
-        let err = KeyPair::generate().unwrap_err();
-        assert!(matches!(err, AuthError::CurveUnavailable), "{err}");
-        assert!(err.to_string().contains("SECURITY.md"), "{err}");
-        let pair = KeyPair::from_z85(
-            "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID",
-            "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs",
-        )
-        .unwrap();
-        let socket = zmq::Context::new().socket(zmq::SocketType::Rep).unwrap();
-        assert!(matches!(
-            pair.configure_server(&socket),
-            Err(AuthError::CurveUnavailable)
-        ));
-        // Files still work: keys made elsewhere can be handled.
-        pair.save(&path).unwrap();
-        let loaded = KeyPair::load(&path).unwrap();
-        assert_eq!(loaded.public(), pair.public());
-        println!("CURVE unavailable: checked the helpers' errors and key files only");
-        return;
-    }
     let pair = KeyPair::generate().unwrap();
     pair.save(&path).unwrap();
     let loaded = KeyPair::load(&path).unwrap();
@@ -336,19 +306,30 @@ fn key_pairs_round_trip_through_files() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "secret key file must be private");
+
+    // Keys made elsewhere (given as Z85 text) go through files too.
+    let elsewhere = KeyPair::from_z85(
+        "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID",
+        "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs",
+    )
+    .unwrap();
+    let other = dir.path().join("elsewhere.key");
+    elsewhere.save(&other).unwrap();
+    let loaded = KeyPair::load(&other).unwrap();
+    assert_eq!(loaded.public(), elsewhere.public());
+    assert_eq!(loaded.secret().as_bytes(), elsewhere.secret().as_bytes());
 }
 
 #[test]
 fn reports_which_libzmq_is_linked() {
     let available = curve_available();
-    println!(
-        "libzmq {:?}, zmq::has(\"curve\") = {available}",
-        zmq::version()
+    let version = zmq::version();
+    println!("libzmq {version:?}, zmq::has(\"curve\") = {available}");
+    assert!(
+        available,
+        "libzmq {version:?} has no CURVE (zmq::has(\"curve\") is false); the default build \
+         bundles libzmq 4.3.5 with libsodium (the `curve` feature), so this build is missing it"
     );
-    if std::env::var_os("CALLOOP_ZMQ_EXPECT_CURVE").is_some() {
-        assert!(
-            available,
-            "CALLOOP_ZMQ_EXPECT_CURVE is set but this libzmq has no CURVE"
-        );
-    }
+    #[cfg(not(feature = "system-libzmq"))]
+    assert_eq!(version, (4, 3, 5), "the bundled libzmq is 4.3.5");
 }

@@ -23,7 +23,7 @@ fn ask(w: &mut World, zap: &zmq::Socket, request: &[&[u8]]) -> Vec<Vec<u8>> {
         w.event_loop
             .dispatch(Some(Duration::from_millis(10)), &mut w.seen)
             .expect("dispatch");
-        if zap.poll(zmq::POLLIN, 0).expect("poll") > 0 {
+        if !zap.poll(zmq::POLLIN, 0).expect("poll").is_empty() {
             let mut reply = zap.recv_multipart(0).expect("recv reply");
             assert!(reply[0].is_empty(), "reply starts with the delimiter");
             reply.remove(0);

@@ -14,8 +14,8 @@ fn plain_server(s: &zmq::Socket) {
 
 fn credentials(user: &'static str, password: &'static str) -> impl FnOnce(&zmq::Socket) {
     move |s| {
-        s.set_plain_username(Some(user)).unwrap();
-        s.set_plain_password(Some(password)).unwrap();
+        s.set_plain_username(user).unwrap();
+        s.set_plain_password(password).unwrap();
     }
 }
 

@@ -37,23 +37,6 @@ struct Server {
     send_failures: u64,
 }
 
-fn socket_type_name(t: zmq::SocketType) -> &'static str {
-    match t {
-        zmq::SocketType::Pair => "PAIR",
-        zmq::SocketType::Pub => "PUB",
-        zmq::SocketType::Sub => "SUB",
-        zmq::SocketType::Req => "REQ",
-        zmq::SocketType::Rep => "REP",
-        zmq::SocketType::Dealer => "DEALER",
-        zmq::SocketType::Router => "ROUTER",
-        zmq::SocketType::Pull => "PULL",
-        zmq::SocketType::Push => "PUSH",
-        zmq::SocketType::Xpub => "XPUB",
-        zmq::SocketType::Xsub => "XSUB",
-        zmq::SocketType::Stream => "STREAM",
-    }
-}
-
 /// The peer type a good (and a handshaking hostile) client uses.
 fn peer_type(t: zmq::SocketType) -> zmq::SocketType {
     match t {
@@ -67,6 +50,7 @@ fn peer_type(t: zmq::SocketType) -> zmq::SocketType {
         zmq::SocketType::Pull => zmq::SocketType::Push,
         zmq::SocketType::Push => zmq::SocketType::Pull,
         zmq::SocketType::Stream => unreachable!("STREAM peers are plain TCP"),
+        other => unreachable!("no peer type for {other}"),
     }
 }
 
@@ -206,7 +190,11 @@ impl Harness {
         let server = Server {
             echo: matches!(
                 kind,
-                zmq::SocketType::Rep | zmq::SocketType::Router | zmq::SocketType::Dealer | zmq::SocketType::Pair | zmq::SocketType::Stream
+                zmq::SocketType::Rep
+                    | zmq::SocketType::Router
+                    | zmq::SocketType::Dealer
+                    | zmq::SocketType::Pair
+                    | zmq::SocketType::Stream
             ),
             stream: kind == zmq::SocketType::Stream,
             ..Server::default()
@@ -248,7 +236,7 @@ impl Harness {
     fn dispatch(&mut self) {
         self.event_loop
             .dispatch(Some(Duration::from_millis(5)), &mut self.server)
-            .unwrap_or_else(|e| panic!("dispatch failed on {}: {e}", socket_type_name(self.kind)));
+            .unwrap_or_else(|e| panic!("dispatch failed on {}: {e}", self.kind.name()));
     }
 
     fn peer_recv(&self) -> Option<Vec<Vec<u8>>> {
@@ -263,7 +251,7 @@ impl Harness {
     fn good_round(&mut self, round: u32) {
         let body = format!("good {round}").into_bytes();
         let deadline = Instant::now() + WAIT;
-        let name = socket_type_name(self.kind);
+        let name = self.kind.name();
         let mut started = false;
         let mut last_send = Instant::now();
         loop {
@@ -283,7 +271,10 @@ impl Harness {
             self.dispatch();
             let done = match self.kind {
                 // Peer asks, server echoes.
-                zmq::SocketType::Rep | zmq::SocketType::Router | zmq::SocketType::Dealer | zmq::SocketType::Pair => {
+                zmq::SocketType::Rep
+                | zmq::SocketType::Router
+                | zmq::SocketType::Dealer
+                | zmq::SocketType::Pair => {
                     // Retry like a real client would: an attacker that
                     // ZeroMQ took for a ZMTP/1.0 peer can be handed the
                     // reply (DEALER round-robin, REP after a malformed
@@ -352,6 +343,7 @@ impl Harness {
                     let mut buf = [0u8; 256];
                     matches!(peer.read(&mut buf), Ok(n) if n > 0 && buf[..n] == body[..])
                 }
+                other => unreachable!("no good-peer exchange for {other}"),
             };
             if done {
                 return;
@@ -361,7 +353,7 @@ impl Harness {
 }
 
 fn attack(kind: zmq::SocketType) {
-    let name = socket_type_name(kind);
+    let name = kind.name();
     let mut h = Harness::new(kind);
     h.good_round(1);
 
@@ -402,11 +394,17 @@ fn attack(kind: zmq::SocketType) {
         must_close.push(("oversized command", s));
         if matches!(
             kind,
-            zmq::SocketType::Pull | zmq::SocketType::Sub | zmq::SocketType::Xsub | zmq::SocketType::Router | zmq::SocketType::Rep | zmq::SocketType::Pub | zmq::SocketType::Xpub
+            zmq::SocketType::Pull
+                | zmq::SocketType::Sub
+                | zmq::SocketType::Xsub
+                | zmq::SocketType::Router
+                | zmq::SocketType::Rep
+                | zmq::SocketType::Pub
+                | zmq::SocketType::Xpub
         ) {
             let mut s = raw(&h.addr);
             let _ = s.write_all(&g);
-            let _ = s.write_all(&ready(socket_type_name(peer_type(kind))));
+            let _ = s.write_all(&ready(peer_type(kind).name()));
             let _ = s.write_all(&oversized(0x02, (MAX_MSG as u64) * 1000));
             must_close.push(("oversized message", s));
         }

@@ -208,7 +208,10 @@ fn reliability_monitor_handshake_failed_auth() {
     zap.set_linger(0).unwrap();
     zap.bind("inproc://zeromq.zap.01").unwrap();
     let zap_thread = std::thread::spawn(move || {
-        if zap.poll(zmq::POLLIN, WAIT.as_millis() as i64).unwrap_or(0) == 0 {
+        if !zap
+            .poll(zmq::POLLIN, WAIT.as_millis() as i64)
+            .is_ok_and(|ready| ready.contains(zmq::POLLIN))
+        {
             return;
         }
         let request = zap.recv_multipart(0).unwrap();
@@ -232,8 +235,8 @@ fn reliability_monitor_handshake_failed_auth() {
 
     let client = ctx.socket(zmq::SocketType::Push).unwrap();
     client.set_linger(0).unwrap();
-    client.set_plain_username(Some("mallory")).unwrap();
-    client.set_plain_password(Some("wrong")).unwrap();
+    client.set_plain_username("mallory").unwrap();
+    client.set_plain_password("wrong").unwrap();
     client.connect(&endpoint).unwrap();
     let failed = wait_for(&mut ev, &mut seen, "handshake failed (auth)", |e| {
         matches!(e.kind, EventKind::HandshakeFailedAuth { .. })

@@ -301,10 +301,7 @@ fn kill_and_restart(pattern: Pattern, transport: Transport) {
                 Transport::Tcp => "tcp://127.0.0.1:*".to_string(),
             };
             ack.bind(&ack_ep).unwrap();
-            envs.push((
-                "RELIABILITY_ACK",
-                ack.socket().last_endpoint().unwrap(),
-            ));
+            envs.push(("RELIABILITY_ACK", ack.socket().last_endpoint().unwrap()));
             ack.insert(&handle, |event, _, run: &mut Run| {
                 if let Event::Message(msg) = event {
                     run.record(&msg);

@@ -51,8 +51,8 @@
 //! })?;
 //!
 //! let client = ctx.socket(zmq::SocketType::Push)?;
-//! client.set_plain_username(Some("alice"))?;
-//! client.set_plain_password(Some("secret"))?;
+//! client.set_plain_username("alice")?;
+//! client.set_plain_password("secret")?;
 //! client.connect(&endpoint)?;
 //! client.send("hi", 0)?;
 //!

@@ -457,7 +457,8 @@ mod tests {
 
     #[test]
     fn owners_are_dropped_once_libzmq_is_done() {
-        struct Owner(Vec<u8>, std::sync::Arc<()>);
+        /// Bytes, and a count of live owners in the `Arc`.
+        struct Owner(Vec<u8>, #[allow(dead_code)] std::sync::Arc<()>);
         impl AsRef<[u8]> for Owner {
             fn as_ref(&self) -> &[u8] {
                 &self.0

@@ -181,9 +181,9 @@ impl SocketKind {
         }
     }
 
-    /// True when the socket type can send at all.
+    /// True when the socket type can send at all (not SUB or PULL).
     pub fn can_send(self) -> bool {
-        !matches!(self, SocketKind::Sub | SocketKind::Pull)
+        self.zmq_type().can_send()
     }
 
     /// True when the first frame of every message is a routing id.

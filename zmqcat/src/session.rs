@@ -140,7 +140,7 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
     let ctx = zmq::Context::new();
     let socket = ctx
         .socket(kind.zmq_type())
-        .map_err(|e| format!("cannot create a {kind:?} socket: {e}"))?;
+        .map_err(|e| format!("cannot create a {} socket: {e}", kind.zmq_type()))?;
     configure(&socket, &settings)?;
 
     let source = ZmqSource::builder(socket)
@@ -151,7 +151,9 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
     let progress = Progress::new(source.stats(), !args.quiet);
     for endpoint in &args.binds {
         source.bind(endpoint).map_err(|e| e.to_string())?;
-        let bound = source.socket().last_endpoint()
+        let bound = source
+            .socket()
+            .last_endpoint()
             .unwrap_or_else(|_| endpoint.clone());
         progress.note(&format!("zmqcat: bound to {bound}"));
     }
