@@ -47,19 +47,16 @@ fn dropping_a_source_never_blocks_even_with_infinite_linger() {
 
 #[test]
 fn context_termination_ends_the_dispatch_with_a_clear_error() {
-    let mut ctx = zmq::Context::new();
+    let ctx = zmq::Context::new();
     let source = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
     source.bind("inproc://terminated").unwrap();
     let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
     let token = source.insert(&event_loop.handle(), |_, _, _| {}).unwrap();
-    // zmq_ctx_term blocks until every socket is closed, and makes their
-    // operations fail with ETERM meanwhile.
-    let (term_tx, term_rx) = mpsc::channel();
-    let terminator = thread::spawn(move || {
-        term_tx.send(()).unwrap();
-        ctx.destroy().unwrap();
-    });
-    term_rx.recv_timeout(WAIT).unwrap();
+    // zmq_ctx_shutdown makes every operation on the context's sockets fail
+    // with ETERM; the context itself is terminated once the source (its
+    // last socket) is dropped.
+    ctx.shutdown().unwrap();
+    drop(ctx);
     let deadline = std::time::Instant::now() + WAIT;
     let err = loop {
         assert!(
@@ -80,7 +77,6 @@ fn context_termination_ends_the_dispatch_with_a_clear_error() {
     );
     event_loop.handle().remove(token);
     drop(event_loop);
-    terminator.join().unwrap();
 }
 
 #[test]
@@ -90,7 +86,7 @@ fn bad_input_is_an_error_not_a_panic() {
 
     let err = source.bind("tcp://127.0.0.1\0:1").unwrap_err();
     assert!(
-        matches!(err, Error::InvalidEndpoint { op: "bind", .. }),
+        matches!(&err, Error::Endpoint(e) if e.op() == "bind" && e.zmq_error().is_none()),
         "{err:?}"
     );
     assert!(err.to_string().contains("NUL"), "{err}");
@@ -109,7 +105,7 @@ fn bad_input_is_an_error_not_a_panic() {
         "{err}"
     );
 
-    let err = calloop_zmq::endpoint::unbind(source.socket(), "tcp://127.0.0.1:9").unwrap_err();
+    let err = source.socket().unbind("tcp://127.0.0.1:9").unwrap_err();
     assert!(err.to_string().contains("unbind"), "{err}");
 
     for (capacity, budget) in [(0, 1), (1, 0)] {

@@ -6,7 +6,7 @@
 //! starts with the case, e.g. `PUB->SUB over ipc: SUB: frames (to_vecs)`.
 //!
 //! Each case runs both ends as [`ZmqSource`]s on one [`EventLoop`] where the
-//! pattern allows; the `*_thread_*` cases put a plain blocking rust-zmq socket
+//! pattern allows; the `*_thread_*` cases put a plain blocking `zmq::Socket`
 //! on another thread as the peer. Every case checks that multipart messages
 //! arrive whole with their frames in order (empty frames included), the
 //! [`Multipart`] accessors, and the [`Stats`] counters afterwards.

@@ -154,14 +154,19 @@ impl Case {
             }
             Transport::Tcp => "tcp://127.0.0.1:*".to_owned(),
         };
-        socket.bind(&endpoint).unwrap_or_else(|e| panic!("{self}: {e}"));
-        socket.last_endpoint()
+        socket
+            .bind(&endpoint)
+            .unwrap_or_else(|e| panic!("{self}: {e}"));
+        socket
+            .last_endpoint()
             .unwrap_or_else(|e| panic!("{self}: read the bound endpoint: {e}"))
     }
 
     /// Connects `socket` to `endpoint`, failing with the case's name.
     pub fn connect(&self, socket: &zmq::Socket, endpoint: &str) {
-        calloop_zmq::connect(socket, endpoint).unwrap_or_else(|e| panic!("{self}: {e}"));
+        socket
+            .connect(endpoint)
+            .unwrap_or_else(|e| panic!("{self}: {e}"));
     }
 
     /// Dispatches until `done(data)` holds, for at most [`WAIT`].
@@ -225,9 +230,9 @@ pub fn run_until<D>(
     }
 }
 
-/// A blocking rust-zmq peer running on its own thread. Its sockets come from
-/// [`Case::peer_socket`], so it cannot hang; a panic in it is re-raised, with
-/// the case's name, by [`join`](Self::join).
+/// A blocking peer (a plain `zmq::Socket`) running on its own thread. Its
+/// sockets come from [`Case::peer_socket`], so it cannot hang; a panic in it
+/// is re-raised, with the case's name, by [`join`](Self::join).
 pub struct Peer<T> {
     label: String,
     handle: Option<JoinHandle<T>>,

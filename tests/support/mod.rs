@@ -44,6 +44,9 @@ pub fn recv_within(socket: &zmq::Socket, what: &str) -> Vec<Vec<u8>> {
     let ready = socket
         .poll(zmq::POLLIN, WAIT.as_millis() as i64)
         .expect("poll");
-    assert!(ready > 0, "timed out after {WAIT:?} waiting for: {what}");
+    assert!(
+        ready.contains(zmq::POLLIN),
+        "timed out after {WAIT:?} waiting for: {what}"
+    );
     socket.recv_multipart(0).expect("recv")
 }
