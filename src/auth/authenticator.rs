@@ -1,6 +1,5 @@
 //! The event source that answers ZAP requests on the loop.
 
-use crate::zmq;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -9,6 +8,7 @@ use calloop::{EventSource, LoopHandle, PostAction, Readiness, RegistrationToken,
 use super::AuthError;
 use super::policy::AuthConfig;
 use super::zap::{self, ZAP_ENDPOINT};
+use crate::zmq;
 use crate::{Event, Multipart, ZmqSource};
 
 /// The outcome of one ZAP request.

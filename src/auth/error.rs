@@ -1,7 +1,8 @@
 //! What can go wrong while setting up authentication or handling keys.
 
-use crate::zmq;
 use std::path::PathBuf;
+
+use crate::zmq;
 
 /// An authentication setup, configuration or key-handling failure; the
 /// message says what failed and why.

@@ -32,12 +32,12 @@
 //! # }
 //! ```
 
-use crate::zmq;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
 use super::AuthError;
+use crate::zmq;
 
 /// True when the linked libzmq supports CURVE (`zmq::has("curve")`).
 pub fn curve_available() -> bool {

@@ -4,10 +4,10 @@
 
 use calloop_zmq_sys as zmq_sys;
 
-use crate::zmq;
 use std::fmt;
 
 use crate::Multipart;
+use crate::zmq;
 
 /// Which events a monitor asks libzmq for. Combine with `|`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

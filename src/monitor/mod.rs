@@ -64,7 +64,6 @@
 
 mod event;
 
-use crate::zmq;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -74,6 +73,7 @@ pub use event::{EventKind, EventMask, MonitorEvent, ProtocolError};
 
 use crate::error::{Error, Result};
 use crate::stats::Stats;
+use crate::zmq;
 use crate::{Event, ZmqSource};
 
 /// A socket monitor as a calloop event source; its callback receives

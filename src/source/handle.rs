@@ -1,6 +1,5 @@
 //! What a callback gets besides the event: the socket and the means to act on it.
 
-use crate::zmq::{self, Frame};
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
@@ -10,6 +9,7 @@ use super::wire::{self, Outcome};
 use crate::error::{Error, SendError};
 use crate::outbox::Shared;
 use crate::stats::Tally;
+use crate::zmq::{self, Frame};
 use crate::{Multipart, SendFailure};
 
 /// The socket side of a [`ZmqSource`](crate::ZmqSource), handed to the

@@ -43,7 +43,6 @@ mod handle;
 mod lifecycle;
 pub(crate) mod wire;
 
-use crate::zmq::{self, Frame};
 use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,6 +61,7 @@ use crate::Multipart;
 use crate::error::{Error, Result};
 use crate::outbox::{Sender, Shared};
 use crate::stats::Stats;
+use crate::zmq::{self, Frame};
 
 /// Default outbox capacity, in messages.
 pub const DEFAULT_OUTBOX_CAPACITY: usize = 1024;
