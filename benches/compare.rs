@@ -1,8 +1,17 @@
-//! calloop-zmq side by side with blocking rust-zmq (`raw`), a hand-written
-//! `zmq::poll` reactor (`poll`) and tmq on a current-thread tokio runtime.
+//! calloop-zmq side by side with blocking calls on its own libzmq binding
+//! (`raw`, `calloop_zmq::zmq`), a hand-written `zmq::poll` reactor (`poll`)
+//! and tmq on a current-thread tokio runtime.
 //!
 //! Run with `cargo bench --bench compare -- [--quick]`. See BENCHMARKS.md for
 //! what each workload does, the options and the figures of a real run.
+//!
+//! tmq links rust-zmq and its own libzmq, which cannot share this binary, so
+//! it is measured by a separate program, benches/tmq-peer, which the runner
+//! builds once per run and starts per measurement (see `compare/tmq.rs` for
+//! how and why it runs both sides of each workload itself).
+//!
+//! `-- --frame-threshold` measures instead where copying an owned buffer
+//! into a frame stops paying off (`compare/frame.rs`).
 //!
 //! Every cell (workload x transport x size) runs its variants interleaved in
 //! rounds (raw poll calloop-zmq tmq, raw poll calloop-zmq tmq, ...), so drift
@@ -11,6 +20,8 @@
 
 #[path = "compare/common.rs"]
 mod common;
+#[path = "compare/frame.rs"]
+mod frame;
 #[path = "compare/recv.rs"]
 mod recv;
 #[path = "compare/rtt.rs"]
@@ -19,6 +30,8 @@ mod rtt;
 mod send;
 #[path = "compare/timer.rs"]
 mod timer;
+#[path = "compare/tmq.rs"]
+mod tmq;
 
 use std::time::{Duration, Instant};
 
@@ -27,12 +40,16 @@ use common::{SIZES, Sample, Transport, size_name};
 /// An implementation under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant {
-    /// Blocking rust-zmq calls: the limit.
+    /// Blocking calls on `calloop_zmq::zmq`: the limit.
     Raw,
     /// `zmq::poll` plus `DONTWAIT` until `EAGAIN`.
     Poll,
-    /// calloop-zmq; in `send`, through a `Sender` fed from another thread.
+    /// calloop-zmq; in `send`, through a `Sender` fed from another thread
+    /// with `&[u8]` messages.
     Calloop,
+    /// calloop-zmq, `send` only: the `Sender` fed with an owned `Vec<u8>` per
+    /// message.
+    CalloopVec,
     /// calloop-zmq, `send` only: `SocketHandle::send` on the loop thread.
     CalloopHandler,
     /// calloop-zmq, `recv` only: a source built with `receive_in_place`.
@@ -41,8 +58,12 @@ pub enum Variant {
     /// that reuses one message and calls no callback per message; it tells
     /// calloop's own cost from calloop-zmq's.
     CalloopFd,
-    /// tmq 0.5 on a current-thread tokio runtime.
+    /// tmq 0.5 on a current-thread tokio runtime, in the tmq peer process.
     Tmq,
+    /// Opt-in (`--rust-zmq-raw`): the `raw` loop on rust-zmq and its libzmq
+    /// 4.3.4, in the tmq peer process: what the process and the other
+    /// libzmq change by themselves.
+    RustZmqRaw,
 }
 
 impl Variant {
@@ -51,11 +72,18 @@ impl Variant {
             Variant::Raw => "raw",
             Variant::Poll => "poll",
             Variant::Calloop => "calloop-zmq",
+            Variant::CalloopVec => "calloop-zmq-vec",
             Variant::CalloopHandler => "calloop-zmq-handler",
             Variant::CalloopFd => "calloop-fd",
             Variant::CalloopInPlace => "calloop-zmq-in-place",
             Variant::Tmq => "tmq",
+            Variant::RustZmqRaw => "rust-zmq-raw",
         }
+    }
+
+    /// Measured by the tmq peer program, not in this process.
+    fn in_tmq_peer(self) -> bool {
+        matches!(self, Variant::Tmq | Variant::RustZmqRaw)
     }
 }
 
@@ -88,14 +116,23 @@ impl Workload {
                 Variant::Calloop,
                 Variant::CalloopInPlace,
                 Variant::Tmq,
+                Variant::RustZmqRaw,
             ],
-            Workload::Rtt => &[Variant::Raw, Variant::Poll, Variant::Calloop, Variant::Tmq],
+            Workload::Rtt => &[
+                Variant::Raw,
+                Variant::Poll,
+                Variant::Calloop,
+                Variant::Tmq,
+                Variant::RustZmqRaw,
+            ],
             Workload::Send => &[
                 Variant::Raw,
                 Variant::Poll,
                 Variant::Calloop,
+                Variant::CalloopVec,
                 Variant::CalloopHandler,
                 Variant::Tmq,
+                Variant::RustZmqRaw,
             ],
         }
     }
@@ -112,16 +149,27 @@ struct Config {
     timer: bool,
     /// Multiplies every message count.
     scale: f64,
+    /// Also run the opt-in `rust-zmq-raw` reference.
+    rust_zmq_raw: bool,
+    /// Run the frame copy threshold measurement instead of the cells.
+    frame_threshold: bool,
 }
 
 const USAGE: &str = "usage: cargo bench --bench compare -- [--quick] [--rounds N] [--scale F] \
-[--only VARIANT,...] [--no-timer] [FILTER ...]
+[--only VARIANT,...] [--rust-zmq-raw] [--no-timer] [FILTER ...]
+       cargo bench --bench compare -- --frame-threshold [--quick] [--rounds N] [inproc|ipc|tcp ...]
   --quick        small counts, 2 rounds (under a minute)
   --rounds N     rounds per cell (default 7, quick 2)
   --scale F      multiply every message count by F
   --only V,...   run only these variants (ratios need raw among them; for profiling)
+  --rust-zmq-raw also run rust-zmq-raw: raw on rust-zmq in the tmq peer process
   --no-timer     skip the timer-lateness figure
+  --frame-threshold  measure copying against handing over an owned Vec per frame
+                 size instead (inproc unless transports are named)
   FILTER         run only cells whose workload/transport/size contains it, e.g. recv/tcp/16B
+variants: raw poll calloop-fd calloop-zmq calloop-zmq-in-place calloop-zmq-vec
+  calloop-zmq-handler tmq rust-zmq-raw (tmq and rust-zmq-raw run in benches/tmq-peer,
+  which the runner builds with cargo; if that fails it runs without them)
 environment (for diagnosis; published figures use neither):
   COMPARE_STATS=1               print each calloop-zmq source's counters after its run
   COMPARE_BUDGET=N, COMPARE_OUTBOX=N   build the calloop-zmq sources with this budget / outbox capacity";
@@ -135,6 +183,8 @@ impl Config {
             only: None,
             timer: true,
             scale: 1.0,
+            rust_zmq_raw: false,
+            frame_threshold: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -143,6 +193,8 @@ impl Config {
                 // cargo bench passes --bench to harness=false targets.
                 "--bench" => {}
                 "--no-timer" => cfg.timer = false,
+                "--rust-zmq-raw" => cfg.rust_zmq_raw = true,
+                "--frame-threshold" => cfg.frame_threshold = true,
                 "--rounds" => {
                     cfg.rounds = args
                         .next()
@@ -206,9 +258,12 @@ impl Config {
     }
 
     fn wants_variant(&self, v: Variant) -> bool {
-        self.only
-            .as_ref()
-            .is_none_or(|list| list.iter().any(|n| n == v.name()))
+        let named = |list: &Vec<String>| list.iter().any(|n| n == v.name());
+        match (&self.only, v) {
+            (Some(list), _) => named(list),
+            (None, Variant::RustZmqRaw) => self.rust_zmq_raw,
+            (None, _) => true,
+        }
     }
 }
 
@@ -262,45 +317,52 @@ fn fmt_us(secs: f64) -> String {
     format!("{:.1}us", secs * 1e6)
 }
 
-fn measure(workload: Workload, v: Variant, spec: &recv::Spec, ipc_dir: &std::path::Path) -> Sample {
+/// What every measurement needs besides its variant and spec.
+struct Env<'a> {
+    /// Where ipc endpoints are made.
+    ipc_dir: &'a std::path::Path,
+    /// The built tmq peer program, when tmq variants run.
+    tmq: Option<&'a tmq::Peer>,
+}
+
+fn measure(workload: Workload, v: Variant, spec: &recv::Spec, env: &Env) -> Sample {
+    if v.in_tmq_peer() {
+        let peer = env
+            .tmq
+            .expect("tmq variants run only with a built tmq peer");
+        return tmq::measure(peer, v, workload.name(), spec, env.ipc_dir);
+    }
     match workload {
-        Workload::Recv => recv::measure(v, spec, ipc_dir),
-        Workload::Send => send::measure(v, spec, ipc_dir),
-        Workload::Rtt => rtt::measure(v, spec, ipc_dir),
+        Workload::Recv => recv::measure(v, spec, env.ipc_dir),
+        Workload::Send => send::measure(v, spec, env.ipc_dir),
+        Workload::Rtt => rtt::measure(v, spec, env.ipc_dir),
     }
 }
 
 /// Sizes a cell: runs `raw` once with the probe count and scales the count
 /// to [`Config::run_secs`].
-fn calibrate(
-    cfg: &Config,
-    workload: Workload,
-    spec: &recv::Spec,
-    ipc_dir: &std::path::Path,
-) -> usize {
+fn calibrate(cfg: &Config, workload: Workload, spec: &recv::Spec, env: &Env) -> usize {
     let probe = recv::Spec {
         count: cfg.probe_count(workload, spec.size),
         ..*spec
     };
     let secs = cfg.run_secs(workload);
-    let (n, lo) = match measure(workload, Variant::Raw, &probe, ipc_dir) {
+    // Two probes, the faster one counts: one probe that a busy machine
+    // slowed down would size every run of the cell far too short.
+    let count = || match measure(workload, Variant::Raw, &probe, env) {
         Sample::Rate { per_sec, .. } => (per_sec * secs, 1_000.0),
         Sample::Latency { p50, .. } => (secs / p50, 200.0),
     };
-    n.clamp(lo, 5_000_000.0) as usize
+    let ((first, lo), (second, _)) = (count(), count());
+    first.max(second).clamp(lo, 5_000_000.0) as usize
 }
 
-fn run_cell(
-    cfg: &Config,
-    workload: Workload,
-    spec: &recv::Spec,
-    ipc_dir: &std::path::Path,
-) -> Cell {
+fn run_cell(cfg: &Config, workload: Workload, spec: &recv::Spec, env: &Env) -> Cell {
     let variants: Vec<Variant> = workload
         .variants()
         .iter()
         .copied()
-        .filter(|&v| cfg.wants_variant(v))
+        .filter(|&v| cfg.wants_variant(v) && (env.tmq.is_some() || !v.in_tmq_peer()))
         .collect();
     let mut rows: Vec<Row> = variants
         .iter()
@@ -313,7 +375,7 @@ fn run_cell(
     for _round in 0..cfg.rounds {
         let mut raw = f64::NAN;
         for row in rows.iter_mut() {
-            let sample = measure(workload, row.variant, spec, ipc_dir);
+            let sample = measure(workload, row.variant, spec, env);
             if row.variant == Variant::Raw {
                 raw = sample.headline();
             }
@@ -395,23 +457,49 @@ fn target(name: &str, value: f64, bound: f64, at_least: bool) -> bool {
     ok
 }
 
-/// Median over rounds of calloop-zmq's rate over tmq's, in the same round.
-fn versus_tmq(cell: &Cell, v: Variant) -> Option<f64> {
-    let ours = cell.row(v)?;
-    let tmq = cell.row(Variant::Tmq)?;
+/// Median over rounds of `a`'s headline over `b`'s, in the same round.
+fn versus(cell: &Cell, a: Variant, b: Variant) -> Option<f64> {
+    let ours = cell.row(a)?;
+    let theirs = cell.row(b)?;
     let per_round: Vec<f64> = ours
         .samples
         .iter()
-        .zip(&tmq.samples)
+        .zip(&theirs.samples)
         .map(|(a, b)| a.headline() / b.headline())
         .collect();
     Some(median(&per_round))
 }
 
-fn print_targets(cells: &[Cell], timers: &[timer::Report]) {
-    println!("\n# targets (medians of per-round ratios to raw)");
-    let (mut pass, mut fail) = (0, 0);
-    let mut count = |ok: bool| if ok { pass += 1 } else { fail += 1 };
+/// Tallies of the TARGET lines.
+#[derive(Default)]
+struct Tally {
+    pass: usize,
+    fail: usize,
+    skip: usize,
+}
+
+impl Tally {
+    fn count(&mut self, ok: bool) {
+        if ok {
+            self.pass += 1;
+        } else {
+            self.fail += 1;
+        }
+    }
+
+    /// A target that cannot be checked in this run (tmq was wanted but its
+    /// peer program did not build).
+    fn skip(&mut self, name: &str, bound: f64, why: &str) {
+        println!("TARGET {name} nan >= {bound} SKIP ({why})");
+        self.skip += 1;
+    }
+}
+
+/// `tmq_missing`: tmq figures were wanted but the tmq peer did not build, so
+/// the vs-tmq lines say SKIP instead of disappearing.
+fn print_targets(cells: &[Cell], timers: &[timer::Report], tmq_missing: bool) {
+    println!("\n# targets (medians of per-round ratios to raw; -vs- lines: to that variant)");
+    let mut tally = Tally::default();
     for cell in cells {
         let name = |v: Variant| {
             format!(
@@ -428,22 +516,35 @@ fn print_targets(cells: &[Cell], timers: &[timer::Report]) {
                 let bound = if cell.size == 16 { 0.95 } else { 0.98 };
                 for v in [Variant::Calloop, Variant::CalloopInPlace] {
                     if let Some(r) = ratio(v) {
-                        count(target(&name(v), r, bound, true));
+                        tally.count(target(&name(v), r, bound, true));
                     }
                 }
             }
-            Workload::Send if cell.size == 16 => {
-                if let Some(r) = ratio(Variant::Calloop) {
-                    count(target(&name(Variant::Calloop), r, 0.90, true));
+            Workload::Send => {
+                if cell.size == 16 {
+                    for (v, bound) in [
+                        (Variant::Calloop, 0.90),
+                        (Variant::CalloopVec, 0.90),
+                        (Variant::CalloopHandler, 0.95),
+                    ] {
+                        if let Some(r) = ratio(v) {
+                            tally.count(target(&name(v), r, bound, true));
+                        }
+                    }
                 }
-                if let Some(r) = ratio(Variant::CalloopHandler) {
-                    count(target(&name(Variant::CalloopHandler), r, 0.95, true));
+                // An owned Vec per message costs at most 10% over a slice.
+                if let Some(x) = versus(cell, Variant::CalloopVec, Variant::Calloop) {
+                    let what = format!(
+                        "{}-vs-{}",
+                        name(Variant::CalloopVec),
+                        Variant::Calloop.name()
+                    );
+                    tally.count(target(&what, x, 0.90, true));
                 }
             }
-            Workload::Send => {}
             Workload::Rtt => {
                 if let Some(r) = ratio(Variant::Calloop) {
-                    count(target(&name(Variant::Calloop), r, 1.10, false));
+                    tally.count(target(&name(Variant::Calloop), r, 1.10, false));
                 }
             }
         }
@@ -453,21 +554,31 @@ fn print_targets(cells: &[Cell], timers: &[timer::Report]) {
                 Variant::CalloopInPlace,
                 Variant::CalloopHandler,
             ] {
-                if let Some(x) = versus_tmq(cell, v) {
-                    count(target(&format!("{}-vs-tmq", name(v)), x, 3.0, true));
+                let what = format!("{}-vs-tmq", name(v));
+                if let Some(x) = versus(cell, v, Variant::Tmq) {
+                    tally.count(target(&what, x, 3.0, true));
+                } else if tmq_missing && cell.row(v).is_some() {
+                    tally.skip(&what, 3.0, "no tmq figures: the tmq peer did not build");
                 }
             }
         }
     }
     for t in timers.iter().filter(|t| t.flooded) {
-        count(target(
+        tally.count(target(
             &format!("timer-p99-ms/{}", t.transport.name()),
             t.p99 * 1e3,
             2.0,
             false,
         ));
     }
-    println!("targets: {pass} passed, {fail} failed");
+    if tally.skip > 0 {
+        println!(
+            "targets: {} passed, {} failed, {} skipped",
+            tally.pass, tally.fail, tally.skip
+        );
+    } else {
+        println!("targets: {} passed, {} failed", tally.pass, tally.fail);
+    }
 }
 
 fn main() {
@@ -480,8 +591,53 @@ fn main() {
     };
     let began = Instant::now();
     let ipc_dir = tempfile::TempDir::new().expect("create a temporary directory for ipc endpoints");
+    if cfg.frame_threshold {
+        println!(
+            "# calloop-zmq compare --frame-threshold: {} mode, libzmq {:?}, {} CPUs",
+            if cfg.quick { "quick" } else { "full" },
+            calloop_zmq::zmq::version(),
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+        frame::main(&cfg, ipc_dir.path());
+        println!("# total time {:.1}s", began.elapsed().as_secs_f64());
+        return;
+    }
+    // The cells this run measures.
+    let cells_wanted: Vec<(Workload, Transport, usize)> = Workload::ALL
+        .into_iter()
+        .flat_map(|w| Transport::ALL.into_iter().map(move |t| (w, t)))
+        .flat_map(|(w, t)| SIZES.into_iter().map(move |s| (w, t, s)))
+        .filter(|&(w, t, s)| cfg.wants_cell(&format!("{}/{}/{}", w.name(), t.name(), size_name(s))))
+        .collect();
+    // Build the tmq peer once, if any of its variants is to run.
+    let tmq_wanted = cells_wanted.iter().any(|(w, _, _)| {
+        w.variants()
+            .iter()
+            .any(|&v| v.in_tmq_peer() && cfg.wants_variant(v))
+    });
+    let (tmq_peer, tmq_note) = if tmq_wanted {
+        match tmq::build() {
+            Ok(peer) => {
+                let note = format!("tmq: {}, separate process (benches/tmq-peer)", peer.libzmq);
+                (Some(peer), note)
+            }
+            Err(e) => {
+                eprintln!("# tmq: could not build the tmq peer: {e}");
+                (
+                    None,
+                    format!("tmq: NOT MEASURED, the tmq peer did not build: {e}"),
+                )
+            }
+        }
+    } else {
+        (None, "tmq: not run".to_owned())
+    };
+    let env = Env {
+        ipc_dir: ipc_dir.path(),
+        tmq: tmq_peer.as_ref(),
+    };
     println!(
-        "# calloop-zmq compare: {} mode, {} rounds per cell, libzmq {:?}, {} CPUs",
+        "# calloop-zmq compare: {} mode, {} rounds per cell, libzmq {:?}, {} CPUs; {tmq_note}",
         if cfg.quick { "quick" } else { "full" },
         cfg.rounds,
         calloop_zmq::zmq::version(),
@@ -492,36 +648,29 @@ fn main() {
     );
     print_header();
     let mut cells = Vec::new();
-    for workload in Workload::ALL {
-        for transport in Transport::ALL {
-            for size in SIZES {
-                let cell_name = format!(
-                    "{}/{}/{}",
-                    workload.name(),
-                    transport.name(),
-                    size_name(size)
-                );
-                if !cfg.wants_cell(&cell_name) {
-                    continue;
-                }
-                let t = Instant::now();
-                let mut spec = recv::Spec {
-                    transport,
-                    size,
-                    warmup: cfg.warmup(workload),
-                    count: 0,
-                };
-                spec.count = calibrate(&cfg, workload, &spec, ipc_dir.path());
-                let cell = run_cell(&cfg, workload, &spec, ipc_dir.path());
-                print_cell(&cell);
-                eprintln!(
-                    "# {cell_name}: {} per run, took {:.1}s",
-                    spec.count,
-                    t.elapsed().as_secs_f64()
-                );
-                cells.push(cell);
-            }
-        }
+    for (workload, transport, size) in cells_wanted {
+        let cell_name = format!(
+            "{}/{}/{}",
+            workload.name(),
+            transport.name(),
+            size_name(size)
+        );
+        let t = Instant::now();
+        let mut spec = recv::Spec {
+            transport,
+            size,
+            warmup: cfg.warmup(workload),
+            count: 0,
+        };
+        spec.count = calibrate(&cfg, workload, &spec, &env);
+        let cell = run_cell(&cfg, workload, &spec, &env);
+        print_cell(&cell);
+        eprintln!(
+            "# {cell_name}: {} per run, took {:.1}s",
+            spec.count,
+            t.elapsed().as_secs_f64()
+        );
+        cells.push(cell);
     }
 
     let mut timers = Vec::new();
@@ -593,6 +742,6 @@ fn main() {
             );
         }
     }
-    print_targets(&cells, &timers);
+    print_targets(&cells, &timers, tmq_wanted && tmq_peer.is_none());
     println!("# total time {:.1}s", began.elapsed().as_secs_f64());
 }

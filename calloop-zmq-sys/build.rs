@@ -42,6 +42,14 @@ fn link_system() {
 }
 
 fn build_bundled() {
+    // libzmq's sources draw compiler warnings that are not ours to fix, and
+    // `cc` would relay each one as a Cargo warning on every build of every
+    // user. Unless the user set their own flags, silence them.
+    if env::var_os("CXXFLAGS").is_none() {
+        // SAFETY: the build script is single-threaded here; nothing else
+        // reads or writes the environment concurrently.
+        unsafe { env::set_var("CXXFLAGS", "-w") };
+    }
     let mut build = zeromq_src::Build::new();
     build.enable_draft(false);
     if env::var_os("CARGO_FEATURE_CURVE").is_some() {

@@ -108,29 +108,29 @@ pub fn bind(s: &zmq::Socket, endpoint: &str) -> String {
     s.last_endpoint().expect("read the bound endpoint")
 }
 
+/// A frame that points at `data` without copying it; libzmq never frees
+/// it (`Frame::from_static`).
+pub fn static_frame(data: &'static [u8]) -> zmq::Frame {
+    zmq::Frame::from_static(data)
+}
+
+/// Sends `frame` with blocking `zmq_msg_send`. A sent frame is empty (libzmq
+/// took its content), so it is forgotten rather than closed, as raw libzmq
+/// code does; a refused one is closed and the run stops.
+#[inline]
+pub fn send_frame(s: &zmq::Socket, mut frame: zmq::Frame, what: &str) {
+    match frame.send(s, 0) {
+        Ok(_) => std::mem::forget(frame),
+        Err(e) => panic!("{what}: send failed: {e}"),
+    }
+}
+
 /// Sends `data` without copying it: the message points at the static payload
 /// and libzmq never frees it. Keeps the peer's cost per message as low as it
 /// can be, so that the peer is not what limits a measurement.
-pub fn send_static(s: &mut zmq::Socket, data: &'static [u8], what: &str) {
-    let mut msg = zmq_sys::zmq_msg_t { __: [0; 64] };
-    // SAFETY: `data` lives for the whole program and libzmq only reads it
-    // (no free function is given, so it never frees it). On success libzmq
-    // owns `msg`; on failure we close it.
-    unsafe {
-        let rc = zmq_sys::zmq_msg_init_data(
-            &mut msg,
-            data.as_ptr() as *mut std::ffi::c_void,
-            data.len(),
-            None,
-            std::ptr::null_mut(),
-        );
-        assert_eq!(rc, 0, "{what}: zmq_msg_init_data failed");
-        if zmq_sys::zmq_msg_send(&mut msg, s.as_mut_ptr(), 0) == -1 {
-            let e = zmq::Error::from_raw(zmq_sys::zmq_errno());
-            zmq_sys::zmq_msg_close(&mut msg);
-            panic!("{what}: send failed: {e}");
-        }
-    }
+#[inline]
+pub fn send_static(s: &zmq::Socket, data: &'static [u8], what: &str) {
+    send_frame(s, static_frame(data), what);
 }
 
 /// A point in a measurement: wall clock and the CPU time the whole process
@@ -230,14 +230,6 @@ pub fn join<T>(handle: std::thread::JoinHandle<T>, what: &str) -> T {
     handle
         .join()
         .unwrap_or_else(|_| panic!("the {what} thread panicked (see above)"))
-}
-
-/// A current-thread tokio runtime, as a tmq user on one thread would build.
-pub fn tokio_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("build a tokio current-thread runtime")
 }
 
 /// Percentile `p` (0..=100) of sorted `xs`, nearest rank.

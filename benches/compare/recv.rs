@@ -1,5 +1,5 @@
-//! `recv`: a blocking rust-zmq PUSH on its own thread floods; the variant
-//! under test receives on a PULL.
+//! `recv`: a blocking PUSH on its own thread floods; the variant under test
+//! receives on a PULL.
 //!
 //! The flood sends a warm-up first (which also proves the connection is up),
 //! waits for the go signal, then sends the measured messages without copying
@@ -14,12 +14,11 @@ use std::time::{Duration, Instant};
 use calloop_zmq::calloop::generic::Generic;
 use calloop_zmq::calloop::{EventLoop, Interest, Mode, PostAction, Readiness};
 use calloop_zmq::{Event, zmq};
-use futures::StreamExt;
 
 use crate::Variant;
 use crate::common::{
     Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, print_stats, send_static,
-    socket, spawn, tokio_runtime, wait_for, zmq_builder,
+    socket, spawn, wait_for, zmq_builder,
 };
 
 /// What one measurement moves.
@@ -39,14 +38,14 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
     let (peer_ctx, bind_ep, data) = (site.peer.clone(), site.bind.clone(), payload(spec.size));
     let (warmup, count) = (spec.warmup, spec.count);
     let flood = spawn("recv-flood", move || {
-        let mut s = socket(&peer_ctx, zmq::SocketType::Push);
+        let s = socket(&peer_ctx, zmq::SocketType::Push);
         let _ = ep_tx.send(bind(&s, &bind_ep));
         for _ in 0..warmup {
-            send_static(&mut s, data, "flood warm-up");
+            send_static(&s, data, "flood warm-up");
         }
         wait_for(&go_rx, "the go signal");
         for _ in 0..count {
-            send_static(&mut s, data, "flood");
+            send_static(&s, data, "flood");
         }
         wait_for(&ack_rx, "the receiver's acknowledgement");
     });
@@ -59,26 +58,27 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
         Variant::CalloopFd => calloop_fd(ctx, &ep, spec, go),
         Variant::Calloop => calloop(ctx, &ep, spec, go, false),
         Variant::CalloopInPlace => calloop(ctx, &ep, spec, go, true),
-        Variant::Tmq => tmq(ctx, &ep, spec, go),
-        Variant::CalloopHandler => unreachable!("recv has no handler variant"),
+        Variant::CalloopHandler | Variant::CalloopVec => unreachable!("send-only variant"),
+        Variant::Tmq | Variant::RustZmqRaw => unreachable!("runs in the tmq peer process"),
     };
     let _ = ack_tx.send(());
     join(flood, "recv flood");
     sample
 }
 
-/// Blocking receives into one reused message: the limit.
+/// Blocking receives into one reused frame (`zmq_msg_recv` into the same
+/// `zmq_msg_t`, which libzmq closes and refills): the limit.
 fn raw(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
     let s = socket(ctx, zmq::SocketType::Pull);
     s.connect(ep).expect("raw: connect");
     let mut msg = zmq::Frame::new();
     for _ in 0..spec.warmup {
-        s.recv(&mut msg, 0).expect("raw: warm-up recv");
+        msg.recv(&s, 0).expect("raw: warm-up recv");
     }
     let start = Mark::now();
     go();
     for _ in 0..spec.count {
-        s.recv(&mut msg, 0).expect("raw: recv");
+        msg.recv(&s, 0).expect("raw: recv");
     }
     Sample::rate(spec.count, start, Mark::now())
 }
@@ -95,8 +95,8 @@ fn poll(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample 
         while got < target {
             zmq::poll(&mut [s.as_poll_item(zmq::POLLIN)], 100).expect("poll: zmq::poll");
             loop {
-                match s.recv(&mut msg, zmq::DONTWAIT) {
-                    Ok(()) => got += 1,
+                match msg.recv(&s, zmq::DONTWAIT) {
+                    Ok(_) => got += 1,
                     Err(zmq::Error::EAGAIN) => break,
                     Err(e) => panic!("poll: recv: {e}"),
                 }
@@ -157,8 +157,8 @@ fn drain(sock: &zmq::Socket, reused: &mut zmq::Frame, owned: bool, got: &mut usi
         } else {
             &mut *reused
         };
-        match sock.recv(msg, zmq::DONTWAIT) {
-            Ok(()) => *got += 1,
+        match msg.recv(sock, zmq::DONTWAIT) {
+            Ok(_) => *got += 1,
             Err(zmq::Error::EAGAIN) => {
                 let events = sock.events().expect("calloop-fd: ZMQ_EVENTS");
                 if !events.contains(zmq::POLLIN) {
@@ -220,31 +220,4 @@ pub fn run_until(event_loop: &mut EventLoop<usize>, got: &mut usize, target: usi
             .expect("calloop: dispatch");
         check_deadline(deadline, "calloop-zmq: messages");
     }
-}
-
-/// tmq's PULL stream on a current-thread tokio runtime.
-fn tmq(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
-    tokio_runtime().block_on(async {
-        let mut pull = tmq::pull(ctx).connect(ep).expect("tmq: connect");
-        let work = async {
-            for _ in 0..spec.warmup {
-                pull.next()
-                    .await
-                    .expect("tmq: stream ended")
-                    .expect("tmq: recv");
-            }
-            let start = Mark::now();
-            go();
-            for _ in 0..spec.count {
-                pull.next()
-                    .await
-                    .expect("tmq: stream ended")
-                    .expect("tmq: recv");
-            }
-            Sample::rate(spec.count, start, Mark::now())
-        };
-        tokio::time::timeout(WAIT, work)
-            .await
-            .expect("tmq: timed out receiving")
-    })
 }

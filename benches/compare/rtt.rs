@@ -1,4 +1,4 @@
-//! `rtt`: a blocking rust-zmq REQ on its own thread sends requests one at a
+//! `rtt`: a blocking REQ on its own thread sends requests one at a
 //! time; the variant under test answers each on a REP inside its loop. The
 //! REQ times every round trip; the variant closes only after the REQ has the
 //! last reply.
@@ -12,7 +12,7 @@ use calloop_zmq::{Event, zmq};
 use crate::Variant;
 use crate::common::{
     Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, percentile, send_static, socket,
-    spawn, tokio_runtime, wait_for, zmq_source,
+    spawn, wait_for, zmq_source,
 };
 use crate::recv::{Spec, run_until};
 
@@ -23,19 +23,19 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
     let (peer_ctx, bind_ep, data) = (site.peer.clone(), site.bind.clone(), payload(spec.size));
     let (warmup, count) = (spec.warmup, spec.count);
     let client = spawn("rtt-client", move || {
-        let mut s = socket(&peer_ctx, zmq::SocketType::Req);
+        let s = socket(&peer_ctx, zmq::SocketType::Req);
         let _ = ep_tx.send(bind(&s, &bind_ep));
         let mut reply = zmq::Frame::new();
         for _ in 0..warmup {
-            send_static(&mut s, data, "client warm-up");
-            s.recv(&mut reply, 0).expect("client: warm-up reply");
+            send_static(&s, data, "client warm-up");
+            reply.recv(&s, 0).expect("client: warm-up reply");
         }
         let mut rtts = Vec::with_capacity(count);
         let start = Mark::now();
         for _ in 0..count {
             let t = Instant::now();
-            send_static(&mut s, data, "client");
-            s.recv(&mut reply, 0).expect("client: reply");
+            send_static(&s, data, "client");
+            reply.recv(&s, 0).expect("client: reply");
             rtts.push(t.elapsed().as_secs_f64());
         }
         let end = Mark::now();
@@ -49,8 +49,9 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
         Variant::Raw => raw(ctx, &ep, total, &done_rx),
         Variant::Poll => poll(ctx, &ep, total, &done_rx),
         Variant::Calloop => calloop(ctx, &ep, total, &done_rx),
-        Variant::Tmq => tmq(ctx, &ep, total, &done_rx),
         Variant::CalloopHandler => unreachable!("rtt replies from the handler already"),
+        Variant::CalloopVec => unreachable!("send-only variant"),
+        Variant::Tmq | Variant::RustZmqRaw => unreachable!("runs in the tmq peer process"),
         Variant::CalloopFd | Variant::CalloopInPlace => unreachable!("recv-only variant"),
     }
     let (mut rtts, cpu) = join(client, "rtt client");
@@ -62,13 +63,15 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
     }
 }
 
-/// Blocking receive, then send the same message back.
+/// Blocking receive into one reused frame, then send that frame back (which
+/// leaves it empty for the next receive).
 fn raw(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
     let s = socket(ctx, zmq::SocketType::Rep);
     s.connect(ep).expect("raw: connect");
+    let mut msg = zmq::Frame::new();
     for _ in 0..total {
-        let msg = s.recv_msg(0).expect("raw: recv");
-        s.send(msg, 0).expect("raw: send");
+        msg.recv(&s, 0).expect("raw: recv");
+        msg.send(&s, 0).expect("raw: send");
     }
     wait_for(done, "the client to finish");
 }
@@ -79,12 +82,13 @@ fn poll(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
     s.connect(ep).expect("poll: connect");
     let deadline = Instant::now() + WAIT;
     let mut answered = 0;
+    let mut msg = zmq::Frame::new();
     while answered < total {
         zmq::poll(&mut [s.as_poll_item(zmq::POLLIN)], 100).expect("poll: zmq::poll");
         loop {
-            match s.recv_msg(zmq::DONTWAIT) {
-                Ok(msg) => {
-                    s.send(msg, zmq::DONTWAIT).expect("poll: send");
+            match msg.recv(&s, zmq::DONTWAIT) {
+                Ok(_) => {
+                    msg.send(&s, zmq::DONTWAIT).expect("poll: send");
                     answered += 1;
                 }
                 Err(zmq::Error::EAGAIN) => break,
@@ -122,21 +126,4 @@ fn calloop(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>
             .expect("calloop: dispatch");
         check_deadline(deadline, "the client to finish");
     }
-}
-
-/// tmq's REP on a current-thread tokio runtime.
-fn tmq(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
-    tokio_runtime().block_on(async {
-        let mut rep = tmq::reply(ctx).connect(ep).expect("tmq: connect");
-        let work = async move {
-            for _ in 0..total {
-                let (msg, sender) = rep.recv().await.expect("tmq: recv");
-                rep = sender.send(msg).await.expect("tmq: send");
-            }
-        };
-        tokio::time::timeout(WAIT, work)
-            .await
-            .expect("tmq: timed out answering");
-        wait_for(done, "the client to finish");
-    })
 }

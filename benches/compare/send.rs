@@ -1,24 +1,27 @@
 //! `send`: the variant under test sends through its normal send path to a
-//! blocking rust-zmq PULL on its own thread.
+//! blocking PULL on its own thread.
 //!
 //! The variant sends a warm-up and waits until the PULL has it (so the
 //! connection is up), then the clock starts and it sends the measured
 //! messages. The clock stops when the PULL has the last one; the variant
 //! closes only after that (the PULL's report is its acknowledgement).
 //! Every variant builds each message from the same bytes (one copy into a
-//! `zmq_msg_t`, as `Socket::send(&[u8])` does).
+//! `zmq_msg_t`, as `Socket::send(&[u8])` does), except `calloop-zmq-vec`,
+//! whose producer makes an owned `Vec<u8>` per message (one allocation and
+//! copy, as a producer that serialises into a fresh buffer does) and sends
+//! that: `Frame::from(Vec<u8>)` copies it into the frame up to
+//! `COPY_THRESHOLD` bytes and hands larger buffers to libzmq without a copy.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::{Dispatcher, EventLoop};
 use calloop_zmq::{Multipart, SendError, zmq};
-use futures::SinkExt;
 
 use crate::Variant;
 use crate::common::{
     Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, print_stats, socket, spawn,
-    tokio_runtime, wait_for, zmq_source,
+    wait_for, zmq_source,
 };
 use crate::recv::Spec;
 
@@ -42,11 +45,11 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
         let _ = ep_tx.send(bind(&s, &bind_ep));
         let mut msg = zmq::Frame::new();
         for _ in 0..warmup {
-            s.recv(&mut msg, 0).expect("sink: warm-up recv");
+            msg.recv(&s, 0).expect("sink: warm-up recv");
         }
         let _ = warm_tx.send(());
         for _ in 0..count {
-            s.recv(&mut msg, 0).expect("sink: recv");
+            msg.recv(&s, 0).expect("sink: recv");
         }
         let _ = done_tx.send(Mark::now());
     });
@@ -56,10 +59,13 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
     let (start, end) = match variant {
         Variant::Raw => raw(ctx, &ep, spec, &sink),
         Variant::Poll => poll(ctx, &ep, spec, &sink),
-        Variant::Calloop => calloop_sender(ctx, &ep, spec, &sink),
+        Variant::Calloop => calloop_sender(ctx, &ep, spec, &sink, "calloop-zmq", Multipart::from),
+        Variant::CalloopVec => calloop_sender(ctx, &ep, spec, &sink, "calloop-zmq-vec", |data| {
+            Multipart::from(data.to_vec())
+        }),
         Variant::CalloopHandler => calloop_handler(ctx, &ep, spec, &sink),
-        Variant::Tmq => tmq(ctx, &ep, spec, &sink),
         Variant::CalloopFd | Variant::CalloopInPlace => unreachable!("recv-only variant"),
+        Variant::Tmq | Variant::RustZmqRaw => unreachable!("runs in the tmq peer process"),
     };
     join(pull, "send sink");
     Sample::rate(spec.count, start, end)
@@ -122,8 +128,18 @@ fn dispatch_until<T, D>(event_loop: &mut EventLoop<D>, data: &mut D, rx: &mpsc::
 }
 
 /// calloop-zmq's `Sender`, fed by a producer thread (blocking `send`, which
-/// waits while the outbox is full); the loop thread only dispatches.
-fn calloop_sender(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
+/// waits while the outbox is full); the loop thread only dispatches. The
+/// producer builds each message with `make`: from the static slice
+/// (`calloop-zmq`, one copy into the frame) or from an owned `Vec<u8>` it
+/// makes per message (`calloop-zmq-vec`).
+fn calloop_sender(
+    ctx: &zmq::Context,
+    ep: &str,
+    spec: &Spec,
+    sink: &Sink,
+    what: &'static str,
+    make: fn(&'static [u8]) -> Multipart,
+) -> (Mark, Mark) {
     let source = zmq_source(socket(ctx, zmq::SocketType::Push));
     source.connect(ep).expect("calloop-zmq: connect");
     let sender = source.sender();
@@ -137,12 +153,12 @@ fn calloop_sender(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Ma
     let producer = spawn("calloop-zmq-producer", move || {
         for _ in 0..warmup {
             sender
-                .send(data)
+                .send(make(data))
                 .expect("calloop-zmq: Sender::send warm-up");
         }
         wait_for(&start_rx, "the start signal");
         for _ in 0..count {
-            sender.send(data).expect("calloop-zmq: Sender::send");
+            sender.send(make(data)).expect("calloop-zmq: Sender::send");
         }
     });
     dispatch_until(&mut event_loop, &mut (), &sink.warm);
@@ -150,7 +166,7 @@ fn calloop_sender(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Ma
     start_tx.send(()).expect("the producer thread is gone");
     let end = dispatch_until(&mut event_loop, &mut (), &sink.done);
     join(producer, "calloop-zmq producer");
-    print_stats("send calloop-zmq", &stats);
+    print_stats(&format!("send {what}"), &stats);
     (start, end)
 }
 
@@ -209,27 +225,4 @@ fn calloop_handler(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (M
     let end = dispatch_until(&mut event_loop, &mut (), &sink.done);
     print_stats("send calloop-zmq-handler", &stats);
     (start, end)
-}
-
-/// tmq's PUSH sink on a current-thread tokio runtime, one `send().await` per
-/// message.
-fn tmq(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
-    let data = payload(spec.size);
-    tokio_runtime().block_on(async {
-        let mut push = tmq::push(ctx).connect(ep).expect("tmq: connect");
-        let work = async {
-            for _ in 0..spec.warmup {
-                push.send(vec![data]).await.expect("tmq: warm-up send");
-            }
-            wait_for(&sink.warm, "the warm-up to arrive");
-            let start = Mark::now();
-            for _ in 0..spec.count {
-                push.send(vec![data]).await.expect("tmq: send");
-            }
-            (start, wait_for(&sink.done, "the sink to get everything"))
-        };
-        tokio::time::timeout(WAIT, work)
-            .await
-            .expect("tmq: timed out sending")
-    })
 }

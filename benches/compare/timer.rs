@@ -1,5 +1,5 @@
 //! Fairness: how late a 1 ms repeating calloop timer fires on the loop that
-//! also runs a calloop-zmq PULL, while a blocking rust-zmq PUSH floods it
+//! also runs a calloop-zmq PULL, while a blocking PUSH floods it
 //! with 16-byte messages (and, as a floor, with no flood at all).
 //!
 //! Lateness is `now - deadline` in the timer's callback; the timer re-arms at
@@ -92,11 +92,11 @@ pub fn measure(
     );
     let flooder = flood.then(|| {
         spawn("timer-flood", move || {
-            let mut s = socket(&peer_ctx, zmq::SocketType::Push);
+            let s = socket(&peer_ctx, zmq::SocketType::Push);
             let _ = ep_tx.send(bind(&s, &bind_ep));
             let mut sent = 0;
             while sent < WARMUP || !peer_stop.load(Ordering::Relaxed) {
-                send_static(&mut s, data, "timer flood");
+                send_static(&s, data, "timer flood");
                 sent += 1;
             }
             let _ = sent_tx.send(sent);

@@ -1,6 +1,7 @@
-//! Raw FFI declarations for the part of libzmq that
-//! [calloop-zmq](https://docs.rs/calloop-zmq) uses, and the build that
-//! provides the library.
+//! Raw FFI declarations for exactly the part of libzmq that
+//! [calloop-zmq](https://docs.rs/calloop-zmq) uses (the stable API of
+//! libzmq 4.3.5's `zmq.h`, no draft functions), and the build that provides
+//! the library.
 //!
 //! By default the build script compiles libzmq 4.3.5 from the sources that
 //! the `zeromq-src` crate ships, statically, with CURVE through the
@@ -96,12 +97,9 @@ unsafe extern "C" {
     pub fn zmq_msg_send(msg: *mut zmq_msg_t, socket: *mut c_void, flags: c_int) -> c_int;
     pub fn zmq_msg_recv(msg: *mut zmq_msg_t, socket: *mut c_void, flags: c_int) -> c_int;
     pub fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int;
-    pub fn zmq_msg_move(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int;
-    pub fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int;
     pub fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void;
     pub fn zmq_msg_size(msg: *const zmq_msg_t) -> usize;
     pub fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int;
-    pub fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> c_int;
     pub fn zmq_msg_gets(msg: *const zmq_msg_t, property: *const c_char) -> *const c_char;
 
     pub fn zmq_socket(context: *mut c_void, kind: c_int) -> *mut c_void;
@@ -122,11 +120,8 @@ unsafe extern "C" {
     pub fn zmq_connect(socket: *mut c_void, addr: *const c_char) -> c_int;
     pub fn zmq_unbind(socket: *mut c_void, addr: *const c_char) -> c_int;
     pub fn zmq_disconnect(socket: *mut c_void, addr: *const c_char) -> c_int;
-    pub fn zmq_send(socket: *mut c_void, buf: *const c_void, len: usize, flags: c_int) -> c_int;
-    pub fn zmq_recv(socket: *mut c_void, buf: *mut c_void, len: usize, flags: c_int) -> c_int;
     pub fn zmq_socket_monitor(socket: *mut c_void, addr: *const c_char, events: c_int) -> c_int;
     pub fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, timeout: c_long) -> c_int;
-    pub fn zmq_proxy(frontend: *mut c_void, backend: *mut c_void, capture: *mut c_void) -> c_int;
 
     pub fn zmq_z85_encode(dest: *mut c_char, data: *const u8, size: usize) -> *mut c_char;
     pub fn zmq_z85_decode(dest: *mut u8, string: *const c_char) -> *mut u8;
@@ -149,11 +144,6 @@ pub const EMTHREAD: c_int = ZMQ_HAUSNUMERO + 54;
 // --- context options ---
 pub const ZMQ_IO_THREADS: c_int = 1;
 pub const ZMQ_MAX_SOCKETS: c_int = 2;
-pub const ZMQ_SOCKET_LIMIT: c_int = 3;
-pub const ZMQ_THREAD_PRIORITY: c_int = 3;
-pub const ZMQ_THREAD_SCHED_POLICY: c_int = 4;
-pub const ZMQ_MAX_MSGSZ: c_int = 5;
-pub const ZMQ_MSG_T_SIZE: c_int = 6;
 pub const ZMQ_BLOCKY: c_int = 70;
 pub const ZMQ_IPV6: c_int = 42;
 
@@ -183,7 +173,6 @@ pub const ZMQ_RCVBUF: c_int = 12;
 pub const ZMQ_RCVMORE: c_int = 13;
 pub const ZMQ_FD: c_int = 14;
 pub const ZMQ_EVENTS: c_int = 15;
-pub const ZMQ_TYPE: c_int = 16;
 pub const ZMQ_LINGER: c_int = 17;
 pub const ZMQ_RECONNECT_IVL: c_int = 18;
 pub const ZMQ_BACKLOG: c_int = 19;
@@ -194,17 +183,14 @@ pub const ZMQ_RCVHWM: c_int = 24;
 pub const ZMQ_MULTICAST_HOPS: c_int = 25;
 pub const ZMQ_RCVTIMEO: c_int = 27;
 pub const ZMQ_SNDTIMEO: c_int = 28;
-pub const ZMQ_IPV4ONLY: c_int = 31;
 pub const ZMQ_LAST_ENDPOINT: c_int = 32;
 pub const ZMQ_ROUTER_MANDATORY: c_int = 33;
 pub const ZMQ_TCP_KEEPALIVE: c_int = 34;
 pub const ZMQ_TCP_KEEPALIVE_CNT: c_int = 35;
 pub const ZMQ_TCP_KEEPALIVE_IDLE: c_int = 36;
 pub const ZMQ_TCP_KEEPALIVE_INTVL: c_int = 37;
-pub const ZMQ_TCP_ACCEPT_FILTER: c_int = 38;
 pub const ZMQ_IMMEDIATE: c_int = 39;
 pub const ZMQ_XPUB_VERBOSE: c_int = 40;
-pub const ZMQ_ROUTER_RAW: c_int = 41;
 pub const ZMQ_MECHANISM: c_int = 43;
 pub const ZMQ_PLAIN_SERVER: c_int = 44;
 pub const ZMQ_PLAIN_USERNAME: c_int = 45;
@@ -220,9 +206,6 @@ pub const ZMQ_CONFLATE: c_int = 54;
 pub const ZMQ_ZAP_DOMAIN: c_int = 55;
 pub const ZMQ_ROUTER_HANDOVER: c_int = 56;
 pub const ZMQ_TOS: c_int = 57;
-pub const ZMQ_IPC_FILTER_PID: c_int = 58;
-pub const ZMQ_IPC_FILTER_UID: c_int = 59;
-pub const ZMQ_IPC_FILTER_GID: c_int = 60;
 pub const ZMQ_CONNECT_ROUTING_ID: c_int = 61;
 pub const ZMQ_GSSAPI_SERVER: c_int = 62;
 pub const ZMQ_GSSAPI_PRINCIPAL: c_int = 63;
@@ -252,9 +235,7 @@ pub const ZMQ_GSSAPI_PRINCIPAL_NAMETYPE: c_int = 90;
 pub const ZMQ_GSSAPI_SERVICE_PRINCIPAL_NAMETYPE: c_int = 91;
 pub const ZMQ_BINDTODEVICE: c_int = 92;
 
-// --- message properties and flags ---
-pub const ZMQ_MORE: c_int = 1;
-pub const ZMQ_SHARED: c_int = 3;
+// --- send and receive flags ---
 pub const ZMQ_DONTWAIT: c_int = 1;
 pub const ZMQ_SNDMORE: c_int = 2;
 
@@ -303,13 +284,11 @@ pub const ZMQ_PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID: c_uint = 0x2000_0002;
 pub const ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION: c_uint = 0x2000_0003;
 pub const ZMQ_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE: c_uint = 0x2000_0004;
 pub const ZMQ_PROTOCOL_ERROR_ZAP_INVALID_METADATA: c_uint = 0x2000_0005;
-pub const ZMQ_PROTOCOL_ERROR_WS_UNSPECIFIED: c_uint = 0x3000_0000;
 
 // --- zmq_poll ---
 pub const ZMQ_POLLIN: c_short = 1;
 pub const ZMQ_POLLOUT: c_short = 2;
 pub const ZMQ_POLLERR: c_short = 4;
-pub const ZMQ_POLLPRI: c_short = 8;
 
 #[cfg(test)]
 mod tests {

@@ -35,7 +35,7 @@ use super::socket::Socket;
 /// bookkeeping libzmq needs for a foreign one, and frames of up to 33 bytes
 /// then live inside the `zmq_msg_t` itself. The measurement behind the
 /// value is in BENCHMARKS.md ("Frame copy threshold").
-pub const COPY_THRESHOLD: usize = 1024;
+pub const COPY_THRESHOLD: usize = 8192;
 
 /// One frame of a ZeroMQ message: bytes owned by libzmq (or handed to it),
 /// read through `Deref<Target = [u8]>`.
@@ -159,6 +159,41 @@ impl Frame {
         Frame::hand_over(data, len, free_owner::<T>, hint)
     }
 
+    /// A frame that reads `bytes` in place, without copying them and without
+    /// ever freeing them (`zmq_msg_init_data` with no free function): for
+    /// constant payloads.
+    pub fn from_static(bytes: &'static [u8]) -> Frame {
+        let mut frame = Frame::unready();
+        // SAFETY: the bytes live for the whole program and libzmq only reads
+        // them; with no free function it never frees them. Without a free
+        // function libzmq allocates nothing, so the call cannot fail, and a
+        // failure would leave the frame all zero (safe to drop) anyway.
+        unsafe {
+            sys::zmq_msg_init_data(
+                frame.as_mut_ptr(),
+                bytes.as_ptr().cast_mut().cast(),
+                bytes.len(),
+                None,
+                std::ptr::null_mut(),
+            )
+        };
+        frame
+    }
+
+    /// Takes ownership of a libzmq message initialised elsewhere (for code
+    /// that calls `calloop-zmq-sys` directly); the frame closes it when
+    /// dropped.
+    ///
+    /// # Safety
+    /// `msg` must be a message initialised by one of libzmq's
+    /// `zmq_msg_init*` functions or filled by `zmq_msg_recv`, that nothing
+    /// else closes, whose bytes stay valid until libzmq releases them, and
+    /// that no other frame shares (`zmq_msg_copy`): frames are read from
+    /// several threads only under that condition.
+    pub unsafe fn from_raw(msg: sys::zmq_msg_t) -> Frame {
+        Frame { msg }
+    }
+
     /// Gives libzmq `len` bytes at `data` with `free(data, hint)` to call
     /// when done. If libzmq fails (it only allocates), `free` runs here.
     fn hand_over(
@@ -266,6 +301,11 @@ impl Frame {
     #[inline]
     pub(crate) fn forget_sent(self) {
         std::mem::forget(self);
+    }
+
+    #[cfg(test)]
+    fn as_ptr_to_bytes(&self) -> *const u8 {
+        <[u8]>::as_ptr(self)
     }
 
     #[inline]
@@ -438,7 +478,16 @@ mod tests {
 
     #[test]
     fn conversions_hold_the_bytes() {
-        for len in [0, 1, 33, 34, COPY_THRESHOLD, COPY_THRESHOLD + 1, 100_000] {
+        for len in [
+            0,
+            1,
+            33,
+            34,
+            1024,
+            COPY_THRESHOLD,
+            COPY_THRESHOLD + 1,
+            100_000,
+        ] {
             let bytes: Vec<u8> = (0..len).map(|i| i as u8).collect();
             assert_eq!(&Frame::from(bytes.clone())[..], &bytes[..], "Vec {len}");
             assert_eq!(&Frame::from(&bytes[..])[..], &bytes[..], "slice {len}");
@@ -471,6 +520,19 @@ mod tests {
             drop(frame);
             assert_eq!(std::sync::Arc::strong_count(&alive), 1, "len {len}");
         }
+    }
+
+    #[test]
+    fn static_and_raw_frames() {
+        static DATA: [u8; 100] = [5; 100];
+        let frame = Frame::from_static(&DATA);
+        assert_eq!(frame.as_ptr_to_bytes(), DATA.as_ptr());
+        let mut raw = sys::zmq_msg_t::zeroed();
+        // SAFETY: zmq_msg_init_size initialises `raw`, which the frame owns.
+        assert_eq!(unsafe { sys::zmq_msg_init_size(&mut raw, 3) }, 0);
+        // SAFETY: initialised above, owned by nothing else.
+        let frame = unsafe { Frame::from_raw(raw) };
+        assert_eq!(frame.len(), 3);
     }
 
     #[test]
