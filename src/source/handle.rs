@@ -77,11 +77,6 @@ impl SocketHandle {
         &self.socket
     }
 
-    /// The socket, mutably, for the source's own frame I/O.
-    pub(super) fn socket_mut(&mut self) -> &mut zmq::Socket {
-        &mut self.socket
-    }
-
     /// The message of the current [`Event::Received`](crate::Event::Received)
     /// (see [`Builder::receive_in_place`](crate::Builder::receive_in_place)).
     ///

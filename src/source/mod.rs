@@ -387,7 +387,7 @@ impl ZmqSource {
             };
             let frame = &mut msg.frames_mut()[0];
             frame.init_in_place();
-            let (len, more) = match wire::recv_into(self.io.socket_mut(), frame) {
+            let (len, more) = match wire::recv_into(self.io.sock(), frame) {
                 Ok(received) => received,
                 Err(e) => {
                     drained = batch_end(e)?;
