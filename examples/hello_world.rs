@@ -66,25 +66,27 @@ fn serve(
     let source = ZmqSource::new(socket)?;
     let replies: Sender = source.sender();
     let timers = handle.clone();
-    source.insert(&handle, move |event, _, _: &mut Server| match event {
-        Event::Message(request) => {
-            println!("server: received {:?}", request.frame_str(0).unwrap_or("?"));
-            // "Do some work" without blocking: reply when the timer fires.
-            let replies = replies.clone();
-            let inserted = timers.insert_source(Timer::from_duration(WORK), move |_, _, s| {
-                match replies.try_send("World") {
-                    Ok(()) => s.answered += 1,
-                    Err(e) => eprintln!("server: {e}"),
+    source
+        .insert(&handle, move |event, _, _: &mut Server| match event {
+            Event::Message(request) => {
+                println!("server: received {:?}", request.frame_str(0).unwrap_or("?"));
+                // "Do some work" without blocking: reply when the timer fires.
+                let replies = replies.clone();
+                let inserted = timers.insert_source(Timer::from_duration(WORK), move |_, _, s| {
+                    match replies.try_send("World") {
+                        Ok(()) => s.answered += 1,
+                        Err(e) => eprintln!("server: {e}"),
+                    }
+                    TimeoutAction::Drop
+                });
+                if let Err(e) = inserted {
+                    eprintln!("server: cannot start the work timer: {}", e.error);
                 }
-                TimeoutAction::Drop
-            });
-            if let Err(e) = inserted {
-                eprintln!("server: cannot start the work timer: {}", e.error);
             }
-        }
-        Event::SendFailed(f) => eprintln!("server: reply refused: {}", f.error),
-        _ => {}
-    })?;
+            Event::SendFailed(f) => eprintln!("server: reply refused: {}", f.error),
+            _ => {}
+        })
+        .map_err(calloop_zmq::Error::from)?;
     stop_tx.send(event_loop.get_signal())?;
     let mut state = Server { answered: 0 };
     event_loop.run(None, &mut state, |_| {})?;
@@ -107,22 +109,24 @@ fn client(ctx: &zmq::Context, endpoint: &str, signals: Signals) -> Result<u32, B
         replies: 0,
         stop: event_loop.get_signal(),
     };
-    source.insert(&handle, |event, _, c: &mut Client| {
-        if let Event::Message(reply) = event {
-            c.replies += 1;
-            println!(
-                "client: reply {} {:?}",
-                c.replies,
-                reply.frame_str(0).unwrap_or("?")
-            );
-            if c.replies == REQUESTS {
-                c.stop.stop();
-            } else if let Err(e) = c.sender.try_send("Hello") {
-                eprintln!("client: {e}");
-                c.stop.stop();
+    source
+        .insert(&handle, |event, _, c: &mut Client| {
+            if let Event::Message(reply) = event {
+                c.replies += 1;
+                println!(
+                    "client: reply {} {:?}",
+                    c.replies,
+                    reply.frame_str(0).unwrap_or("?")
+                );
+                if c.replies == REQUESTS {
+                    c.stop.stop();
+                } else if let Err(e) = c.sender.try_send("Hello") {
+                    eprintln!("client: {e}");
+                    c.stop.stop();
+                }
             }
-        }
-    })?;
+        })
+        .map_err(calloop_zmq::Error::from)?;
     handle
         .insert_source(signals, |signal, _, c: &mut Client| {
             println!("client: {:?}, stopping", signal.signal());

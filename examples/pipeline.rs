@@ -64,11 +64,13 @@ fn main() -> Result<(), BoxError> {
     let stats = ventilator.stats();
     let producer = std::thread::spawn(move || produce(tasks, go_rx));
 
-    ventilator.insert(&handle, |event, _, _: &mut Sink| {
-        if let Event::SendFailed(f) = event {
-            eprintln!("ventilator: refused: {}", f.error);
-        }
-    })?;
+    ventilator
+        .insert(&handle, |event, _, _: &mut Sink| {
+            if let Event::SendFailed(f) = event {
+                eprintln!("ventilator: refused: {}", f.error);
+            }
+        })
+        .map_err(calloop_zmq::Error::from)?;
     sink.insert(&handle, |event, _, sink: &mut Sink| {
         let Event::Message(msg) = event else { return };
         let text = msg.frame_str(0).unwrap_or("");
@@ -91,7 +93,8 @@ fn main() -> Result<(), BoxError> {
         if sink.results == TASKS {
             sink.stop.stop();
         }
-    })?;
+    })
+    .map_err(calloop_zmq::Error::from)?;
     handle
         .insert_source(
             Timer::from_duration(Duration::from_secs(30)),
@@ -196,11 +199,13 @@ fn work(
     let results = ZmqSource::new(ctx.socket(zmq::SocketType::Push)?)?;
     results.connect(sink_endpoint)?;
     let results_tx = results.sender();
-    results.insert(&handle, |event, _, _: &mut Worker| {
-        if let Event::SendFailed(f) = event {
-            eprintln!("worker {id}: result refused: {}", f.error);
-        }
-    })?;
+    results
+        .insert(&handle, |event, _, _: &mut Worker| {
+            if let Event::SendFailed(f) = event {
+                eprintln!("worker {id}: result refused: {}", f.error);
+            }
+        })
+        .map_err(calloop_zmq::Error::from)?;
     results_tx.try_send(format!("ready {id}"))?;
 
     let tasks = ZmqSource::new(ctx.socket(zmq::SocketType::Pull)?)?;

@@ -67,6 +67,78 @@ impl Error {
     }
 }
 
+/// A source that could not be inserted into an event loop, handed back with
+/// calloop's reason, so nothing it holds is lost (its queued messages, its
+/// socket). Returned by [`ZmqSource::insert`](crate::ZmqSource::insert),
+/// [`Monitor::insert`](crate::monitor::Monitor::insert) and
+/// [`Authenticator::insert`](crate::auth::Authenticator::insert).
+///
+/// `?` converts it into [`enum@Error`] ([`Error::Insert`]), dropping the source.
+pub struct InsertError<S> {
+    source: Box<S>,
+    error: calloop::Error,
+}
+
+impl<S> InsertError<S> {
+    pub(crate) fn new(source: S, error: calloop::Error) -> Self {
+        Self {
+            source: Box::new(source),
+            error,
+        }
+    }
+
+    /// Why calloop refused the source.
+    pub fn error(&self) -> &calloop::Error {
+        &self.error
+    }
+
+    /// The source, to insert again or to [`close`](crate::ZmqSource::close).
+    pub fn inserted(&self) -> &S {
+        &self.source
+    }
+
+    /// Takes the source back.
+    pub fn into_source(self) -> S {
+        *self.source
+    }
+
+    /// The source and calloop's reason.
+    pub fn into_parts(self) -> (S, calloop::Error) {
+        (*self.source, self.error)
+    }
+}
+
+impl<S> fmt::Debug for InsertError<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InsertError")
+            .field("source", &std::any::type_name::<S>())
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+impl<S> fmt::Display for InsertError<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "inserting the ZeroMQ source into the event loop failed (source handed back): {}",
+            self.error
+        )
+    }
+}
+
+impl<S> std::error::Error for InsertError<S> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl<S> From<InsertError<S>> for Error {
+    fn from(e: InsertError<S>) -> Self {
+        Error::Insert(e.error)
+    }
+}
+
 impl From<Error> for calloop::Error {
     fn from(e: Error) -> Self {
         calloop::Error::OtherError(Box::new(e))

@@ -66,23 +66,30 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+// Modules depend one way: zmq (the binding) <- message <- wire <- outbox
+// <- source <- monitor / auth; stats is a leaf.
+#[cfg(feature = "auth")]
 pub mod auth;
 mod error;
 mod message;
+#[cfg(feature = "monitor")]
 pub mod monitor;
 mod outbox;
 mod source;
 mod stats;
+mod wire;
 pub mod zmq;
 
+#[cfg(feature = "auth")]
 pub use auth::{AuthConfig, Authenticator};
-pub use error::{Error, Result, SendError};
+pub use error::{Error, InsertError, Result, SendError};
 pub use message::{IntoFrames, Multipart};
+#[cfg(feature = "monitor")]
 pub use monitor::{Monitor, MonitorEvent};
-pub use outbox::Sender;
+pub use outbox::{SendFailure, Sender};
 pub use source::{
-    Builder, Closed, DEFAULT_BUDGET, DEFAULT_OUTBOX_CAPACITY, Event, SendFailure, SocketHandle,
-    ZmqSource,
+    Builder, Closed, DEFAULT_BUDGET, DEFAULT_OUTBOX_CAPACITY, Event, Fatal, InPlace, Owned,
+    ReceiveMode, Received, SocketHandle, ZmqSource,
 };
 pub use stats::{Stats, StatsSnapshot};
 pub use zmq::Frame;

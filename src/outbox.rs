@@ -1,47 +1,79 @@
-//! The outbox: a bounded queue that any thread can feed, drained by the loop.
+//! The outbox: every message a source holds for sending, under one bound.
 //!
-//! A [`Sender`] is a cloneable `Send + Sync` handle on a source's outbox.
-//! [`Sender::try_send`] never waits; it hands the message back when the outbox
-//! is full or the source is gone. [`Sender::send`] and
+//! A source's outbox has two halves. The *senders' queue* is shared: any
+//! thread feeds it through a [`Sender`], a cloneable `Send + Sync` handle.
+//! The *loop's half* holds what the handler queued
+//! ([`SocketHandle::send`](crate::SocketHandle::send) when the socket pushes
+//! back) and what the loop took from the senders' queue, plus messages
+//! libzmq refused, waiting to be handed back. Only the loop thread touches
+//! its half, so sending from it takes no lock per message.
+//!
+//! One count covers both halves, and it is what the capacity bounds: the
+//! shared state keeps the number of messages the loop holds, raised *before*
+//! the loop takes a message in and lowered only after it let messages go.
+//! So at every instant, `senders' queue + loop's count <= capacity`, and the
+//! loop's count is never below what the loop really holds; for a moment
+//! after a send it may be above (until the loop next syncs, at the latest at
+//! the end of the dispatch), which refuses early rather than admitting too
+//! many.
+//!
+//! [`Sender::try_send`] never waits; it hands the message back when the
+//! outbox is full or the source is gone. [`Sender::send`] and
 //! [`Sender::send_timeout`] wait for room, so they are for *other* threads:
 //! only the loop drains the outbox, so waiting on the loop's own thread would
 //! never end, and they refuse with [`SendError::WouldDeadlock`] there.
 //!
 //! The loop is woken once per batch: the first message queued after the loop
 //! last took the queue pings it, later ones ride along.
-//!
-//! The capacity bounds every message the source holds for sending, whether a
-//! sender or the handler queued it; a message leaves the count when libzmq
-//! takes it or when it is handed back as failed.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use calloop::ping::Ping;
 
-use crate::Multipart;
 use crate::error::{Error, SendError};
-use crate::stats::{Counters, Stats};
+use crate::message::Multipart;
+use crate::stats::{Counters, Stats, Tally};
+use crate::wire::{self, Outcome};
+use crate::zmq::{self, Socket};
 
-/// State shared between the source and its senders.
-pub(crate) struct Shared {
+/// A queued message libzmq refused, handed back.
+#[derive(Debug)]
+pub struct SendFailure {
+    /// The message, whole.
+    pub message: Multipart,
+    /// Why libzmq refused it (e.g. `EFSM`, `EHOSTUNREACH`, `ENOTSUP`).
+    pub error: zmq::Error,
+}
+
+/// State shared between the loop and the senders.
+struct Shared {
     queue: Mutex<Queue>,
-    /// Signalled when the depth drops or the outbox closes.
+    /// Signalled when room is made or the outbox ends.
     room: Condvar,
     ping: Ping,
     capacity: usize,
-    pub(crate) counters: Counters,
+    counters: Arc<Counters>,
+    /// Set with `Queue::close_request`, so the loop checks for a request
+    /// without taking the lock every dispatch.
+    close_asked: AtomicBool,
 }
 
 struct Queue {
     /// Queued by senders, not yet taken by the loop.
     items: VecDeque<Multipart>,
-    /// Messages the loop holds (taken from `items` or queued by the handler).
-    in_loop: usize,
-    peak: usize,
+    /// How many messages the loop holds: never less than the truth.
+    held: usize,
+    /// No new messages are accepted (a close was asked for, or happened).
     closed: bool,
+    /// The loop will not drain anything any more: the source is closed,
+    /// dropped or broken.
+    ended: bool,
+    /// A sender asked the source to close once drained, within this time.
+    close_request: Option<Duration>,
     /// A ping is on its way; later sends need not ping again.
     wake_pending: bool,
     /// Threads blocked in `send`/`flush`; notify only when someone listens.
@@ -51,18 +83,57 @@ struct Queue {
 
 impl Queue {
     fn depth(&self) -> usize {
-        self.items.len() + self.in_loop
+        self.items.len() + self.held
     }
 }
 
 impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // A panic while holding this lock leaves the queue consistent (every
+        // update is a single push, swap or assignment), so a poisoned lock is
+        // still usable.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes the loop, once per batch.
+    fn wake(&self, q: &mut Queue) {
+        if !q.wake_pending {
+            q.wake_pending = true;
+            // A ping is an eventfd write; holding the lock while doing it keeps
+            // the "one ping per batch" bookkeeping exact and costs one syscall
+            // per batch, not per message.
+            self.ping.ping();
+            Counters::bump(&self.counters.outbox_wakeups, 1);
+        }
+    }
+
+    fn push(&self, q: &mut Queue, msg: Multipart) {
+        q.items.push_back(msg);
+        self.counters.record_depth(q.depth());
+        self.wake(q);
+    }
+}
+
+/// The loop's side of a source's outbox: the messages it holds, the refused
+/// ones, and the shared half. Owned by the source's
+/// [`SocketHandle`](crate::SocketHandle); see the [module docs](self).
+pub(crate) struct Outbox {
+    shared: Arc<Shared>,
+    /// Messages the loop holds for sending, in order; the head goes first.
+    held: VecDeque<Multipart>,
+    /// Messages libzmq refused, to be handed back as events.
+    refused: Vec<SendFailure>,
+}
+
+impl Outbox {
     pub(crate) fn new(capacity: usize, ping: Ping) -> Self {
-        Self {
+        let shared = Shared {
             queue: Mutex::new(Queue {
                 items: VecDeque::new(),
-                in_loop: 0,
-                peak: 0,
+                held: 0,
                 closed: false,
+                ended: false,
+                close_request: None,
                 wake_pending: false,
                 waiters: 0,
                 loop_thread: None,
@@ -70,97 +141,214 @@ impl Shared {
             room: Condvar::new(),
             ping,
             capacity,
-            counters: Counters::default(),
+            counters: Arc::new(Counters::default()),
+            close_asked: AtomicBool::new(false),
+        };
+        Self {
+            shared: Arc::new(shared),
+            held: VecDeque::new(),
+            refused: Vec::new(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        // A panic while holding this lock leaves the queue consistent (every
-        // update is a single push/append), so a poisoned lock is still usable.
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn sender(&self) -> Sender {
+        Sender {
+            shared: self.shared.clone(),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        Stats::new(self.shared.counters.clone())
+    }
+
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.shared.counters
     }
 
     pub(crate) fn capacity(&self) -> usize {
-        self.capacity
+        self.shared.capacity
     }
 
-    pub(crate) fn depth_and_peak(&self) -> (usize, usize) {
-        let q = self.lock();
-        (q.depth(), q.peak)
-    }
-
-    /// Loop side: remember which thread runs the loop, so a blocking send
-    /// from it can be refused instead of deadlocking.
+    /// Remembers which thread runs the loop, so a blocking send from it can
+    /// be refused instead of deadlocking.
     pub(crate) fn set_loop_thread(&self) {
-        self.lock().loop_thread = Some(thread::current().id());
+        self.shared.lock().loop_thread = Some(thread::current().id());
     }
 
-    /// Loop side: moves everything senders queued into `local`, behind what
-    /// the loop already holds.
-    pub(crate) fn take_into(&self, local: &mut VecDeque<Multipart>) {
-        let mut q = self.lock();
-        q.wake_pending = false;
-        if local.is_empty() {
-            std::mem::swap(local, &mut q.items);
-        } else if !q.items.is_empty() {
-            local.append(&mut q.items);
-        }
-        q.in_loop = local.len();
+    /// Messages the loop holds for sending.
+    pub(crate) fn held(&self) -> usize {
+        self.held.len()
     }
 
-    /// Loop side: once the loop has sent everything it held (`local` is
-    /// empty), takes what senders queued by trading buffers, so no message
-    /// is moved while senders wait on the lock. Either way later sends wake
-    /// the loop again, so what stays here is not forgotten.
-    pub(crate) fn refill(&self, local: &mut VecDeque<Multipart>) {
-        let mut q = self.lock();
-        q.wake_pending = false;
-        if local.is_empty() && !q.items.is_empty() {
-            std::mem::swap(local, &mut q.items);
-            q.in_loop = local.len();
-        }
+    /// The count the shared state should have for what the loop holds.
+    fn exact(&self) -> usize {
+        self.held.len() + self.refused.len()
     }
 
-    /// Loop side: records how many messages the loop still holds and wakes
-    /// blocked senders if room was made.
-    pub(crate) fn settle(&self, held: usize) {
-        let mut q = self.lock();
-        let freed = held < q.in_loop;
-        q.in_loop = held;
-        q.peak = q.peak.max(q.depth());
+    /// Puts the exact loop count in `q`, waking blocked senders if that made
+    /// room.
+    fn sync(&self, q: &mut Queue) {
+        debug_assert!(q.held >= self.exact(), "outbox undercounted");
+        let freed = q.held > self.exact();
+        q.held = self.exact();
+        self.shared.counters.record_depth(q.depth());
         if freed && q.waiters > 0 {
-            self.room.notify_all();
+            self.shared.room.notify_all();
         }
     }
 
-    /// Loop side: true when the handler may queue one more message.
-    pub(crate) fn has_room_for_handler(&self, held: usize) -> bool {
-        held + self.lock().items.len() < self.capacity
+    /// Publishes what the loop holds now (it only ever lowers the count).
+    pub(crate) fn settle(&self) {
+        let mut q = self.shared.lock();
+        self.sync(&mut q);
     }
 
-    /// Closes the outbox and returns what senders had queued.
-    pub(crate) fn close(&self) -> VecDeque<Multipart> {
-        let mut q = self.lock();
+    /// Queues a message from the loop thread (the handler) behind what the
+    /// loop holds. Its place is counted before it is taken in.
+    pub(crate) fn push(&mut self, msg: Multipart) -> Result<(), SendError> {
+        let mut q = self.shared.lock();
+        if q.closed {
+            return Err(SendError::Closed(msg));
+        }
+        if q.depth() >= self.shared.capacity {
+            return Err(SendError::Full(msg));
+        }
+        q.held += 1;
+        self.shared.counters.record_depth(q.depth());
+        drop(q);
+        self.held.push_back(msg);
+        Ok(())
+    }
+
+    /// Once the loop has sent everything it held, takes what senders queued
+    /// by trading buffers, so no message is moved while senders wait on the
+    /// lock. Returns whether the loop now holds anything. Later sends wake
+    /// the loop again either way, so what stays queued is not forgotten.
+    fn refill(&mut self) -> bool {
+        let mut q = self.shared.lock();
+        q.wake_pending = false;
+        if self.held.is_empty() && !q.items.is_empty() {
+            // Moving from one half to the other: the depth is unchanged.
+            q.held += q.items.len();
+            std::mem::swap(&mut self.held, &mut q.items);
+        }
+        self.sync(&mut q);
+        !self.held.is_empty()
+    }
+
+    /// Sends what the loop holds, then what senders queued meanwhile, until
+    /// the socket pushes back, nothing is left or `limit` messages left the
+    /// outbox. Refused messages are kept for [`take_refused`](Self::take_refused).
+    /// Returns how many messages left, or the error that broke the socket
+    /// (the message it hit stays at the head).
+    pub(crate) fn send_queued(
+        &mut self,
+        socket: &Socket,
+        limit: usize,
+        tally: &mut Tally,
+    ) -> Result<usize, zmq::Error> {
+        let mut done = 0;
+        let mut unsynced = false;
+        while done < limit {
+            // Senders' messages stay in their queue (and keep counting against
+            // the capacity) until the loop is ready for them.
+            if self.held.is_empty() && !self.refill() {
+                unsynced = false;
+                break;
+            }
+            let before = done;
+            done += self.send_held(socket, limit - done, tally)?;
+            unsynced = done > before;
+            if !self.held.is_empty() {
+                break; // the socket pushed back, or the budget is spent
+            }
+        }
+        if unsynced {
+            // Room was made after the last refill: publish it now, so the
+            // handler's sends in this dispatch see it.
+            self.settle();
+        }
+        Ok(done)
+    }
+
+    /// Sends held messages from the head; see [`send_queued`](Self::send_queued).
+    fn send_held(
+        &mut self,
+        socket: &Socket,
+        limit: usize,
+        tally: &mut Tally,
+    ) -> Result<usize, zmq::Error> {
+        let mut done = 0;
+        while done < limit {
+            let Some(msg) = self.held.front_mut() else {
+                break;
+            };
+            match wire::send(socket, msg) {
+                Outcome::Sent(bytes) => {
+                    tally.messages_out += 1;
+                    tally.bytes_out += bytes as u64;
+                    self.held.pop_front();
+                }
+                Outcome::WouldBlock => {
+                    tally.send_eagain += 1;
+                    break;
+                }
+                Outcome::Refused(error) => {
+                    tally.send_failures += 1;
+                    if let Some(message) = self.held.pop_front() {
+                        self.refused.push(SendFailure { message, error });
+                    }
+                }
+                // The message stays queued: the source hands it back.
+                Outcome::Fatal(error) => return Err(error),
+            }
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// The refused messages, to hand back. They leave the count at the next
+    /// sync.
+    pub(crate) fn take_refused(&mut self) -> Vec<SendFailure> {
+        std::mem::take(&mut self.refused)
+    }
+
+    /// True when nothing at all waits: not held, not refused, not queued by
+    /// senders.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.held.is_empty() && self.refused.is_empty() && self.shared.lock().items.is_empty()
+    }
+
+    /// Stops accepting new messages; what is queued still goes out.
+    pub(crate) fn stop_accepting(&self) {
+        let mut q = self.shared.lock();
         q.closed = true;
-        q.in_loop = 0;
-        let items = std::mem::take(&mut q.items);
-        self.room.notify_all();
-        items
+        self.shared.room.notify_all();
     }
 
-    fn push(&self, q: &mut Queue, msg: Multipart) {
-        q.items.push_back(msg);
-        q.peak = q.peak.max(q.depth());
-        if !q.wake_pending {
-            q.wake_pending = true;
-            // A ping is an eventfd write; holding the lock while doing it keeps
-            // the "one ping per batch" bookkeeping exact and costs one syscall
-            // per batch, not per message.
-            self.ping.ping();
-            self.counters
-                .outbox_wakeups
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    /// A close asked for through [`Sender::close_source`], if one is waiting.
+    pub(crate) fn take_close_request(&self) -> Option<Duration> {
+        if !self.shared.close_asked.swap(false, Ordering::Acquire) {
+            return None;
         }
+        self.shared.lock().close_request.take()
+    }
+
+    /// Ends the outbox and returns every message it held, oldest first: the
+    /// loop's held messages, then what senders had queued, then the refused
+    /// ones not yet handed back. Later sends fail with
+    /// [`SendError::Closed`]; blocked senders and flushes return.
+    pub(crate) fn close(&mut self) -> Vec<Multipart> {
+        let mut q = self.shared.lock();
+        q.closed = true;
+        q.ended = true;
+        q.held = 0;
+        let mut all: Vec<Multipart> = self.held.drain(..).collect();
+        all.extend(q.items.drain(..));
+        all.extend(self.refused.drain(..).map(|f| f.message));
+        self.shared.counters.record_depth(0);
+        self.shared.room.notify_all();
+        all
     }
 }
 
@@ -175,7 +363,7 @@ fn expired(deadline: Option<Instant>) -> bool {
 /// [`SendError::Closed`], message included.
 #[derive(Clone)]
 pub struct Sender {
-    pub(crate) shared: Arc<Shared>,
+    shared: Arc<Shared>,
 }
 
 impl Sender {
@@ -233,7 +421,7 @@ impl Sender {
         }
     }
 
-    /// Waits once for the loop to make room or close, or for the deadline.
+    /// Waits once for the loop to make room or end, or for the deadline.
     /// Callers re-check their condition first and the deadline after, so a
     /// wake-up just at the deadline still counts.
     fn wait<'a>(
@@ -261,14 +449,16 @@ impl Sender {
     /// **Blocks** until the loop has handed every queued message to libzmq
     /// (or back to the user as failed), or `timeout` passes. The loop must be
     /// running on another thread. Fails with [`Error::FlushTimeout`] naming how
-    /// many messages remain. Returns `Ok` once the source is closed: whatever
-    /// was left went back to the user through
-    /// [`ZmqSource::close`](crate::ZmqSource::close).
+    /// many messages remain. Returns `Ok` once the source has ended (closed,
+    /// dropped or broken): whatever was left went back to the user through
+    /// [`ZmqSource::close`](crate::ZmqSource::close),
+    /// [`Event::Closed`](crate::Event::Closed) or
+    /// [`Event::Fatal`](crate::Event::Fatal).
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
         let deadline = Some(Instant::now() + timeout);
         let mut q = self.shared.lock();
         loop {
-            if q.depth() == 0 || q.closed {
+            if q.depth() == 0 || q.ended {
                 return Ok(());
             }
             if q.loop_thread == Some(thread::current().id()) {
@@ -287,7 +477,36 @@ impl Sender {
         }
     }
 
-    /// Messages queued and not yet handed to libzmq.
+    /// Asks the source to close itself from inside its loop: from now on it
+    /// accepts no new messages (sends fail with [`SendError::Closed`]), stops
+    /// receiving, sends what is queued for at most `flush_timeout`, then
+    /// hands its callback an [`Event::Closed`](crate::Event::Closed) with the
+    /// socket and every message that did not go out, and leaves the loop.
+    /// Never blocks. Returns `false` when the source has already ended.
+    ///
+    /// From the callback, [`SocketHandle::close`](crate::SocketHandle::close)
+    /// does the same.
+    pub fn close_source(&self, flush_timeout: Duration) -> bool {
+        let mut q = self.shared.lock();
+        if q.ended {
+            return false;
+        }
+        q.closed = true;
+        q.close_request = Some(match q.close_request {
+            Some(earlier) => earlier.min(flush_timeout),
+            None => flush_timeout,
+        });
+        self.shared.close_asked.store(true, Ordering::Release);
+        // The loop must look even if a wake-up for messages is on its way
+        // (it clears the flag only after taking the request).
+        q.wake_pending = false;
+        self.shared.wake(&mut q);
+        self.shared.room.notify_all();
+        true
+    }
+
+    /// Messages queued and not yet handed to libzmq. While a dispatch runs,
+    /// messages it already sent may still count until it ends.
     pub fn len(&self) -> usize {
         self.shared.lock().depth()
     }
@@ -302,16 +521,15 @@ impl Sender {
         self.shared.capacity
     }
 
-    /// True once the source was closed or dropped.
+    /// True once the source accepts no more messages: it was closed,
+    /// dropped, broken, or asked to close.
     pub fn is_closed(&self) -> bool {
         self.shared.lock().closed
     }
 
     /// The source's counters.
     pub fn stats(&self) -> Stats {
-        Stats {
-            shared: self.shared.clone(),
-        }
+        Stats::new(self.shared.counters.clone())
     }
 }
 

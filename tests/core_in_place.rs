@@ -6,7 +6,7 @@
 mod support;
 
 use calloop_zmq::calloop::EventLoop;
-use calloop_zmq::{Event, ZmqSource, zmq};
+use calloop_zmq::{Event, InPlace, Received, ZmqSource, zmq};
 use support::run_until;
 
 /// Single frames of every storage kind libzmq has (empty, inline, heap,
@@ -31,7 +31,7 @@ fn mixed_messages() -> Vec<Vec<Vec<u8>>> {
 fn in_place_pull_with_queue(
     ctx: &zmq::Context,
     endpoint: &str,
-) -> (zmq::Socket, ZmqSource, Vec<Vec<Vec<u8>>>) {
+) -> (zmq::Socket, ZmqSource<InPlace>, Vec<Vec<Vec<u8>>>) {
     let push = ctx.socket(zmq::SocketType::Push).unwrap();
     push.bind(endpoint).unwrap();
     let source = ZmqSource::builder(ctx.socket(zmq::SocketType::Pull).unwrap())
@@ -55,7 +55,7 @@ fn every_message_arrives_whole_and_in_order() {
     let mut event_loop: EventLoop<Vec<Vec<Vec<u8>>>> = EventLoop::try_new().unwrap();
     source
         .insert(&event_loop.handle(), |event, socket, got| match event {
-            Event::Received => got.push(socket.received().to_vecs()),
+            Event::Message(Received) => got.push(socket.received().to_vecs()),
             other => panic!("unexpected event {other:?}"),
         })
         .unwrap();
@@ -76,7 +76,7 @@ fn a_taken_message_is_not_touched_by_later_receives() {
         EventLoop::try_new().unwrap();
     source
         .insert(&event_loop.handle(), |event, socket, (seen, kept)| {
-            assert!(matches!(event, Event::Received), "{event:?}");
+            assert!(matches!(event, Event::Message(Received)), "{event:?}");
             if *seen % 2 == 0 {
                 kept.push(socket.take_received());
                 assert!(socket.received().is_empty(), "taken, so gone");
@@ -106,7 +106,7 @@ fn a_reply_can_be_the_request_taken_in_place() {
     let mut event_loop: EventLoop<usize> = EventLoop::try_new().unwrap();
     source
         .insert(&event_loop.handle(), |event, socket, answered| {
-            assert!(matches!(event, Event::Received), "{event:?}");
+            assert!(matches!(event, Event::Message(Received)), "{event:?}");
             let request = socket.take_received();
             socket.send(request).expect("reply");
             *answered += 1;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::generic::Generic;
 use calloop_zmq::calloop::{EventLoop, Interest, Mode, PostAction, Readiness};
-use calloop_zmq::{Event, zmq};
+use calloop_zmq::{Event, ReceiveMode, ZmqSource, zmq};
 
 use crate::Variant;
 use crate::common::{
@@ -186,17 +186,33 @@ impl AsFd for ZmqFd {
 /// handler; messages come owned, or, with `in_place`, stay in the source
 /// (`Builder::receive_in_place`).
 fn calloop(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce(), in_place: bool) -> Sample {
-    let mut builder = zmq_builder(socket(ctx, zmq::SocketType::Pull));
+    let builder = zmq_builder(socket(ctx, zmq::SocketType::Pull));
     if in_place {
-        builder = builder.receive_in_place();
+        let source = builder.receive_in_place().build();
+        calloop_run(source.expect("calloop-zmq: build the source"), ep, spec, go)
+    } else {
+        calloop_run(
+            builder.build().expect("calloop-zmq: build the source"),
+            ep,
+            spec,
+            go,
+        )
     }
-    let source = builder.build().expect("calloop-zmq: build the source");
+}
+
+/// The measured part of [`calloop`], for either receive mode.
+fn calloop_run<R: ReceiveMode>(
+    source: ZmqSource<R>,
+    ep: &str,
+    spec: &Spec,
+    go: impl FnOnce(),
+) -> Sample {
     source.connect(ep).expect("calloop-zmq: connect");
     let stats = source.stats();
     let mut event_loop: EventLoop<usize> = EventLoop::try_new().expect("calloop: new loop");
     source
         .insert(&event_loop.handle(), |event, _, got: &mut usize| {
-            if let Event::Message(_) | Event::Received = event {
+            if let Event::Message(_) = event {
                 *got += 1;
             }
         })

@@ -197,7 +197,7 @@ fn calloop_handler(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (M
                 while sent < n {
                     let msg = held.take().unwrap_or_else(|| Multipart::from(data));
                     match socket.send(msg) {
-                        Ok(()) if socket.pending() > 0 => {
+                        Ok(()) if socket.queued() > 0 => {
                             sent += 1;
                             break;
                         }
@@ -210,7 +210,7 @@ fn calloop_handler(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (M
                     }
                 }
             }
-            if held.is_some() || dispatcher.as_source_mut().handle().pending() > 0 {
+            if held.is_some() || dispatcher.as_source_mut().handle().queued() > 0 {
                 event_loop
                     .dispatch(Some(Duration::from_millis(5)), &mut ())
                     .expect("calloop: dispatch");

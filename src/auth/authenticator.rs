@@ -1,15 +1,17 @@
 //! The event source that answers ZAP requests on the loop.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use calloop::{EventSource, LoopHandle, PostAction, Readiness, RegistrationToken, Token};
 
 use super::AuthError;
 use super::policy::AuthConfig;
 use super::zap::{self, ZAP_ENDPOINT};
+use crate::error::InsertError;
+use crate::message::Multipart;
+use crate::source::{Event, ZmqSource};
+use crate::stats::counters;
 use crate::zmq;
-use crate::{Event, Multipart, ZmqSource};
 
 /// The outcome of one ZAP request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,21 +65,21 @@ pub struct Decision {
     pub user_id: Option<String>,
 }
 
-/// Counts of answered requests, readable from any thread at any time.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AuthCounts {
-    /// Requests answered 200.
-    pub allowed: u64,
-    /// Requests refused by the rules (400).
-    pub denied: u64,
-    /// Malformed requests (400).
-    pub malformed: u64,
-    /// Requests refused because the authenticator could not decide (500).
-    pub failed: u64,
-    /// Replies libzmq would not take (the requesting session is gone: its
-    /// handshake has failed anyway).
-    pub reply_errors: u64,
+counters! {
+    /// Counts of answered requests, readable from any thread at any time.
+    pub struct AuthCounts / AuthTally / Counters {
+        /// Requests answered 200.
+        allowed,
+        /// Requests refused by the rules (400).
+        denied,
+        /// Malformed requests (400).
+        malformed,
+        /// Requests refused because the authenticator could not decide (500).
+        failed,
+        /// Replies libzmq would not take (the requesting session is gone: its
+        /// handshake has failed anyway).
+        reply_errors,
+    }
 }
 
 impl AuthCounts {
@@ -87,13 +89,15 @@ impl AuthCounts {
     }
 }
 
-#[derive(Debug, Default)]
-struct Counters {
-    allowed: AtomicU64,
-    denied: AtomicU64,
-    malformed: AtomicU64,
-    failed: AtomicU64,
-    reply_errors: AtomicU64,
+impl AuthTally {
+    fn record(&mut self, status: Status) {
+        *match status {
+            Status::Allowed => &mut self.allowed,
+            Status::Denied => &mut self.denied,
+            Status::Malformed => &mut self.malformed,
+            Status::Failed => &mut self.failed,
+        } += 1;
+    }
 }
 
 /// A cloneable, thread-safe handle on an [`Authenticator`]'s counters.
@@ -103,27 +107,10 @@ pub struct AuthStats {
 }
 
 impl AuthStats {
-    /// The counts now.
+    /// The counts now. The authenticator publishes its counts once per
+    /// dispatch, so a snapshot from another thread lags by at most one.
     pub fn snapshot(&self) -> AuthCounts {
-        let c = &self.counters;
-        AuthCounts {
-            allowed: c.allowed.load(Relaxed),
-            denied: c.denied.load(Relaxed),
-            malformed: c.malformed.load(Relaxed),
-            failed: c.failed.load(Relaxed),
-            reply_errors: c.reply_errors.load(Relaxed),
-        }
-    }
-
-    fn record(&self, status: Status) {
-        let c = &self.counters;
-        match status {
-            Status::Allowed => &c.allowed,
-            Status::Denied => &c.denied,
-            Status::Malformed => &c.malformed,
-            Status::Failed => &c.failed,
-        }
-        .fetch_add(1, Relaxed);
+        self.counters.snapshot()
     }
 }
 
@@ -191,19 +178,20 @@ impl Authenticator {
 
     /// Inserts the authenticator into a loop. `callback` gets every
     /// [`Decision`] after its reply was queued, with the loop's shared data;
-    /// pass `|_, _| {}` if the log is enough.
+    /// pass `|_, _| {}` if the log is enough. On failure the authenticator
+    /// comes back in the [`InsertError`].
     pub fn insert<'l, D, F>(
         self,
         handle: &LoopHandle<'l, D>,
         mut callback: F,
-    ) -> Result<RegistrationToken, AuthError>
+    ) -> Result<RegistrationToken, InsertError<Authenticator>>
     where
         F: FnMut(Decision, &mut D) + 'l,
         D: 'l,
     {
         handle
             .insert_source(self, move |decision, _, data| callback(decision, data))
-            .map_err(|e| AuthError::Source(crate::Error::Insert(e.error)))
+            .map_err(|e| InsertError::new(e.inserted, e.error))
     }
 }
 
@@ -326,26 +314,36 @@ impl EventSource for Authenticator {
             config,
             stats,
         } = self;
-        source.process_events(readiness, token, |event, socket| match event {
+        let mut tally = AuthTally::default();
+        let action = source.process_events(readiness, token, |event, socket| match event {
             Event::Message(msg) => {
                 let (reply, decision) = answer(config, msg);
                 log(&decision);
-                stats.record(decision.status);
+                tally.record(decision.status);
                 // ROUTER never pushes back on send; a refusal means the
                 // session is gone, and with it the handshake.
                 if let Err(e) = socket.send(reply) {
-                    stats.counters.reply_errors.fetch_add(1, Relaxed);
+                    tally.reply_errors += 1;
                     tracing::warn!(error = %e, "ZAP: reply not delivered");
                 }
                 callback(decision, &mut ());
             }
             Event::SendFailed(failure) => {
-                stats.counters.reply_errors.fetch_add(1, Relaxed);
+                tally.reply_errors += 1;
                 tracing::warn!(error = %failure.error, "ZAP: reply not delivered");
             }
-            // The ZAP source is not built to receive in place.
-            Event::Received => {}
-        })
+            Event::Fatal(fatal) => {
+                // The ZAP socket broke (its context was terminated): the
+                // source leaves the loop. Replies it still held reach nobody;
+                // count them.
+                tally.reply_errors += fatal.undelivered.len() as u64;
+                tracing::error!(error = %fatal.error, "ZAP authenticator stopped");
+            }
+            // The authenticator is never asked to close.
+            Event::Closed(_) => {}
+        });
+        stats.counters.publish(&mut tally);
+        action
     }
 }
 

@@ -71,10 +71,10 @@ use calloop::{EventSource, LoopHandle, PostAction, Readiness, RegistrationToken,
 
 pub use event::{EventKind, EventMask, MonitorEvent, ProtocolError};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, InsertError, Result};
+use crate::source::{Event, ZmqSource};
 use crate::stats::Stats;
 use crate::zmq;
-use crate::{Event, ZmqSource};
 
 /// A socket monitor as a calloop event source; its callback receives
 /// [`MonitorEvent`]s. See the [module docs](self).
@@ -140,19 +140,20 @@ impl Monitor {
     }
 
     /// Inserts the monitor into a loop with `callback`, which gets each
-    /// [`MonitorEvent`] and the loop's shared data.
+    /// [`MonitorEvent`] and the loop's shared data. On failure the monitor
+    /// comes back in the [`InsertError`].
     pub fn insert<'l, D, F>(
         self,
         handle: &LoopHandle<'l, D>,
         mut callback: F,
-    ) -> Result<RegistrationToken>
+    ) -> Result<RegistrationToken, InsertError<Monitor>>
     where
         F: FnMut(MonitorEvent, &mut D) + 'l,
         D: 'l,
     {
         handle
             .insert_source(self, move |event, &mut (), data| callback(event, data))
-            .map_err(|e| Error::Insert(e.error))
+            .map_err(|e| InsertError::new(e.inserted, e.error))
     }
 }
 
@@ -182,12 +183,13 @@ impl EventSource for Monitor {
         F: FnMut(MonitorEvent, &mut ()),
     {
         self.source
-            .process_events(readiness, token, |event, _socket| {
-                // The monitor never sends, so nothing can be refused; other
-                // events do not occur on a receive-only PAIR.
-                if let Event::Message(msg) = event {
-                    callback(MonitorEvent::decode(&msg), &mut ())
-                }
+            .process_events(readiness, token, |event, _socket| match event {
+                Event::Message(msg) => callback(MonitorEvent::decode(&msg), &mut ()),
+                // The PAIR broke (its context was terminated): the source has
+                // logged why and leaves the loop; nothing was queued on it.
+                Event::Fatal(_) => {}
+                // The monitor never sends and is never asked to close.
+                Event::SendFailed(_) | Event::Closed(_) => {}
             })
     }
 }

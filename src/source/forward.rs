@@ -9,7 +9,7 @@
 macro_rules! forward_registration {
     ($field:ident) => {
         const NEEDS_EXTRA_LIFECYCLE_EVENTS: bool =
-            <$crate::ZmqSource as calloop::EventSource>::NEEDS_EXTRA_LIFECYCLE_EVENTS;
+            <$crate::source::ZmqSource as calloop::EventSource>::NEEDS_EXTRA_LIFECYCLE_EVENTS;
 
         fn register(
             &mut self,

@@ -1,84 +1,108 @@
-//! What a callback gets besides the event: the socket and the means to act on it.
+//! What a callback gets besides the event: the socket and the means to act
+//! on it (send, pause, close), with the outbox behind its sends.
 
 use std::cell::Cell;
-use std::collections::VecDeque;
-use std::mem::ManuallyDrop;
-use std::sync::Arc;
+use std::time::Duration;
 
-use super::wire::{self, Outcome};
 use crate::error::{Error, SendError};
-use crate::outbox::Shared;
-use crate::stats::Tally;
-use crate::zmq::{self, Frame};
-use crate::{Multipart, SendFailure};
+use crate::message::Multipart;
+use crate::outbox::{Outbox, SendFailure};
+use crate::stats::{Counters, Stats, Tally};
+use crate::wire::{self, Outcome};
+use crate::zmq::{self, Frame, PollEvents};
+
+use super::lifecycle;
 
 /// The socket side of a [`ZmqSource`](crate::ZmqSource), handed to the
 /// callback with every event.
 ///
 /// Through it a handler replies at once ([`send`](Self::send); REP and ROUTER
 /// replies need no round trip through a channel), changes options and
-/// subscriptions ([`socket`](Self::socket)), and applies receive-side flow
+/// subscriptions ([`socket`](Self::socket)), applies receive-side flow
 /// control ([`pause_recv`](Self::pause_recv) /
-/// [`resume_recv`](Self::resume_recv)).
+/// [`resume_recv`](Self::resume_recv)) and ends the source
+/// ([`close`](Self::close)).
 pub struct SocketHandle {
-    // ManuallyDrop so that `Drop` can move the socket to a closer thread.
-    socket: ManuallyDrop<zmq::Socket>,
-    socket_taken: bool,
-    /// Messages the loop holds for sending, in order; the head goes first.
-    pub(super) pending: VecDeque<Multipart>,
-    /// Queued messages libzmq refused, to be reported as events.
-    pub(super) failures: Vec<SendFailure>,
-    pub(super) paused: bool,
-    pub(super) can_recv: bool,
-    pub(super) tally: Tally,
+    /// `None` only once the source has ended and handed the socket out (in
+    /// [`Event::Closed`](crate::Event::Closed) or [`ZmqSource::close`](crate::ZmqSource::close)).
+    socket: Option<zmq::Socket>,
+    socket_type: zmq::SocketType,
+    outbox: Outbox,
+    paused: bool,
+    can_recv: bool,
+    tally: Tally,
     /// Set after any operation that may change `ZMQ_EVENTS` without an edge.
     /// A `Cell` because handing out `&zmq::Socket` counts as such an
     /// operation: through it libzmq may process commands (`bind`, `connect`,
     /// `ZMQ_EVENTS`) and swallow a notification the loop is waiting for.
-    pub(super) needs_check: Cell<bool>,
-    pub(super) shared: Arc<Shared>,
-    pub(super) socket_type: zmq::SocketType,
-    /// The message of the current `Event::Received` (receive in place).
-    pub(super) received: Multipart,
+    needs_check: Cell<bool>,
+    /// The message of the current in-place event (receive in place).
+    received: Multipart,
+    /// [`close`](Self::close) was called with this flush timeout.
+    close_request: Option<Duration>,
+    /// A handler send hit an error that ends the socket.
+    broken: Option<Error>,
 }
 
 impl SocketHandle {
-    pub(super) fn new(
-        socket: zmq::Socket,
-        socket_type: zmq::SocketType,
-        shared: Arc<Shared>,
-    ) -> Self {
+    pub(super) fn new(socket: zmq::Socket, outbox: Outbox) -> Self {
+        let socket_type = socket.socket_type();
         Self {
-            socket: ManuallyDrop::new(socket),
-            socket_taken: false,
-            pending: VecDeque::new(),
-            failures: Vec::new(),
+            socket: Some(socket),
+            socket_type,
+            outbox,
             paused: false,
-            can_recv: !matches!(socket_type, zmq::SocketType::Pub | zmq::SocketType::Push),
+            can_recv: socket_type.can_recv(),
             tally: Tally::default(),
             needs_check: Cell::new(true),
-            shared,
-            socket_type,
             received: Multipart::new(),
+            close_request: None,
+            broken: None,
         }
     }
 
     /// The socket, for options (`set_subscribe`, `set_sndhwm`, ...), endpoint
     /// changes and queries. Send and receive through the source instead: a
     /// blocking call here would block the loop.
+    ///
+    /// Calling this makes the source re-read `ZMQ_EVENTS` before the loop
+    /// next sleeps: anything done through the socket may make libzmq take in
+    /// a notification the edge-triggered fd will not repeat.
+    ///
+    /// # Panics
+    /// In the callback for [`Event::Closed`](crate::Event::Closed), which
+    /// hands the socket itself over in [`Closed::socket`](crate::Closed::socket):
+    /// the handle has none left then. Use [`try_socket`](Self::try_socket)
+    /// where that can happen.
     pub fn socket(&self) -> &zmq::Socket {
+        match self.try_socket() {
+            Some(socket) => socket,
+            None => panic!(
+                "SocketHandle::socket called after the source handed its socket out in Event::Closed"
+            ),
+        }
+    }
+
+    /// The socket, or `None` once the source has handed it out in
+    /// [`Event::Closed`](crate::Event::Closed). Marks a `ZMQ_EVENTS` re-read
+    /// as [`socket`](Self::socket) does.
+    pub fn try_socket(&self) -> Option<&zmq::Socket> {
         self.needs_check.set(true);
-        &self.socket
+        self.socket.as_ref()
     }
 
-    /// The socket, for the source's own queries, which re-check `ZMQ_EVENTS`
-    /// themselves.
-    pub(super) fn sock(&self) -> &zmq::Socket {
-        &self.socket
+    /// The socket for the source's own calls, which need no re-read mark.
+    /// `ENOTSOCK` once the socket was handed out, as libzmq says for a
+    /// closed socket.
+    #[inline(always)]
+    fn live(&self) -> zmq::Result<&zmq::Socket> {
+        self.socket.as_ref().ok_or(zmq::Error::ENOTSOCK)
     }
 
-    /// The message of the current [`Event::Received`](crate::Event::Received)
-    /// (see [`Builder::receive_in_place`](crate::Builder::receive_in_place)).
+    /// The message of the current event, for a source built with
+    /// [`Builder::receive_in_place`](crate::Builder::receive_in_place), whose
+    /// [`Event::Message`](crate::Event::Message) carries only a
+    /// [`Received`](crate::Received) marker.
     ///
     /// Read it during that callback: the source receives the next message
     /// into the same frames. Empty for a source that does not receive in
@@ -87,31 +111,11 @@ impl SocketHandle {
         &self.received
     }
 
-    /// Takes the message of the current
-    /// [`Event::Received`](crate::Event::Received), to keep or forward it
-    /// (for example to [`send`](Self::send) it back). The next message then
+    /// Takes the message of the current in-place event, to keep or forward
+    /// it (for example to [`send`](Self::send) it back). The next message then
     /// gets a new frame.
     pub fn take_received(&mut self) -> Multipart {
         std::mem::take(&mut self.received)
-    }
-
-    /// Receives one frame into [`received`](Self::received), reusing its
-    /// frame when it holds exactly one. Returns the frame's size and whether
-    /// more frames of the same message follow.
-    // Always inlined: as a call, its prologue and epilogue were 28 of the
-    // 462 instructions per message of the whole receive (callgrind).
-    #[inline(always)]
-    pub(super) fn recv_in_place(&mut self) -> zmq::Result<(usize, bool)> {
-        if self.received.len() != 1 {
-            // The old message goes first: nothing may run (and unwind)
-            // between `unready_frame` and `init_in_place`. Built in place, as
-            // in `ZmqSource::recv_batch`: no freshly initialised `zmq_msg_t`
-            // is copied.
-            drop(std::mem::take(&mut self.received));
-            self.received = Multipart::from(Frame::unready());
-            self.received.frames_mut()[0].init_in_place();
-        }
-        wire::recv_into(&self.socket, &mut self.received.frames_mut()[0])
     }
 
     /// The socket's type.
@@ -123,7 +127,9 @@ impl SocketHandle {
     /// what is already waiting. Never blocks.
     ///
     /// Returns the message when libzmq refuses it (for example `EFSM` when a
-    /// REP handler replies twice) or when the outbox is full.
+    /// REP handler replies twice), when the outbox is full (it counts the
+    /// senders' messages and the handler's together), or when the source is
+    /// closing.
     ///
     /// Order is kept per producer: the handler's messages go out in the order
     /// it sent them, as do each [`Sender`](crate::Sender)'s; between the two,
@@ -138,11 +144,15 @@ impl SocketHandle {
     /// where the caller left it: copying a message right after it was built
     /// stalls the CPU (the copy waits for libzmq's narrow stores).
     fn send_message(&mut self, mut msg: Multipart) -> Result<(), SendError> {
-        if !self.pending.is_empty() {
-            return self.enqueue(msg);
+        if self.outbox.held() > 0 || self.close_request.is_some() {
+            return self.outbox.push(msg);
         }
         self.needs_check.set(true);
-        match wire::send(&self.socket, &mut msg) {
+        let outcome = match self.live() {
+            Ok(socket) => wire::send(socket, &mut msg),
+            Err(e) => Outcome::Fatal(e),
+        };
+        match outcome {
             Outcome::Sent(bytes) => {
                 self.tally.messages_out += 1;
                 self.tally.bytes_out += bytes as u64;
@@ -150,24 +160,28 @@ impl SocketHandle {
             }
             Outcome::WouldBlock => {
                 self.tally.send_eagain += 1;
-                self.enqueue(msg)
+                self.outbox.push(msg)
             }
-            Outcome::Refused(error) | Outcome::Fatal(error) => {
+            Outcome::Refused(error) => {
                 self.tally.send_failures += 1;
                 Err(SendError::Failed {
                     message: msg,
                     error,
                 })
             }
+            Outcome::Fatal(error) => {
+                self.tally.send_failures += 1;
+                // The source ends after this callback, with an event saying why.
+                self.broken.get_or_insert(Error::Zmq {
+                    op: "send",
+                    source: error,
+                });
+                Err(SendError::Failed {
+                    message: msg,
+                    error,
+                })
+            }
         }
-    }
-
-    fn enqueue(&mut self, msg: Multipart) -> Result<(), SendError> {
-        if !self.shared.has_room_for_handler(self.pending.len()) {
-            return Err(SendError::Full(msg));
-        }
-        self.pending.push_back(msg);
-        Ok(())
     }
 
     /// Stops receiving: no message events until [`resume_recv`](Self::resume_recv).
@@ -194,64 +208,187 @@ impl SocketHandle {
         self.paused
     }
 
-    /// Messages queued for sending and not yet taken by libzmq, counting only
-    /// those the loop already holds.
-    pub fn pending(&self) -> usize {
-        self.pending.len()
+    /// Messages the loop holds for sending (queued by this handler, or taken
+    /// from the senders' queue) and libzmq has not taken yet. Messages
+    /// [`Sender`](crate::Sender)s queued that the loop has not taken are
+    /// counted by [`Sender::len`](crate::Sender::len).
+    pub fn queued(&self) -> usize {
+        self.outbox.held()
     }
 
-    /// Sends queued messages until the socket pushes back, the queue is empty
-    /// or `limit` messages were handled. Refused messages go to `failures`.
-    /// Returns how many messages left the queue. Callers mark
-    /// `needs_check` (once, not per message).
-    pub(super) fn flush_pending(&mut self, limit: usize) -> Result<usize, Error> {
-        let mut done = 0;
-        while done < limit {
-            let Some(msg) = self.pending.front_mut() else {
-                break;
-            };
-            match wire::send(&self.socket, msg) {
-                Outcome::Sent(bytes) => {
-                    self.tally.messages_out += 1;
-                    self.tally.bytes_out += bytes as u64;
-                    self.pending.pop_front();
-                }
-                Outcome::WouldBlock => {
-                    self.tally.send_eagain += 1;
-                    break;
-                }
-                Outcome::Refused(error) => {
-                    self.tally.send_failures += 1;
-                    let message = self.pending.pop_front().unwrap_or_default();
-                    self.failures.push(SendFailure { message, error });
-                }
-                Outcome::Fatal(error) => {
-                    // The message stays queued: `close` hands it back.
-                    return Err(Error::Zmq {
-                        op: "send",
-                        source: error,
-                    });
-                }
-            }
-            done += 1;
+    /// Ends the source from inside the loop, once its outbox is drained: from
+    /// the end of this callback on it accepts no new messages
+    /// ([`SendError::Closed`]) and receives no more; it keeps sending what is
+    /// queued for at most `flush_timeout`, then hands the callback an
+    /// [`Event::Closed`](crate::Event::Closed) with the socket and every
+    /// message that did not go out, and removes itself from the loop
+    /// (`PostAction::Remove`). Never blocks.
+    ///
+    /// A [`Sender`](crate::Sender) asks for the same from any thread with
+    /// [`Sender::close_source`](crate::Sender::close_source).
+    pub fn close(&mut self, flush_timeout: Duration) {
+        self.close_request = Some(match self.close_request {
+            Some(earlier) => earlier.min(flush_timeout),
+            None => flush_timeout,
+        });
+        self.outbox.stop_accepting();
+    }
+
+    // --- for the source ---------------------------------------------------
+
+    pub(super) fn sender(&self) -> crate::outbox::Sender {
+        self.outbox.sender()
+    }
+
+    pub(super) fn stats(&self) -> Stats {
+        self.outbox.stats()
+    }
+
+    pub(super) fn counters(&self) -> &Counters {
+        self.outbox.counters()
+    }
+
+    pub(super) fn outbox_capacity(&self) -> usize {
+        self.outbox.capacity()
+    }
+
+    pub(super) fn set_loop_thread(&self) {
+        self.outbox.set_loop_thread();
+    }
+
+    pub(super) fn tally(&mut self) -> &mut Tally {
+        &mut self.tally
+    }
+
+    /// True when the callback wants messages now.
+    #[inline(always)]
+    pub(super) fn wants_messages(&self) -> bool {
+        self.can_recv && !self.paused && self.close_request.is_none()
+    }
+
+    /// Marks that `ZMQ_EVENTS` must be read before the loop sleeps.
+    pub(super) fn mark_check(&self) {
+        self.needs_check.set(true);
+    }
+
+    /// Clears the mark: libzmq has just done what reading `ZMQ_EVENTS` would.
+    pub(super) fn clear_check(&self) {
+        self.needs_check.set(false);
+    }
+
+    /// Takes the mark.
+    pub(super) fn take_check(&self) -> bool {
+        self.needs_check.replace(false)
+    }
+
+    /// Reads `ZMQ_EVENTS` (which also makes libzmq process its commands).
+    pub(super) fn events(&self) -> zmq::Result<PollEvents> {
+        self.live()?.events()
+    }
+
+    /// Waits up to `ms` milliseconds for the socket to take a message.
+    /// **Blocks**: only for [`ZmqSource::flush`](crate::ZmqSource::flush).
+    pub(super) fn wait_writable(&self, ms: i64) -> zmq::Result<()> {
+        self.live()?.poll(zmq::POLLOUT, ms).map(drop)
+    }
+
+    /// Receives one frame into `frame`, a fresh frame built where it stays.
+    #[inline(always)]
+    pub(super) fn recv_into(&self, frame: &mut Frame) -> zmq::Result<(usize, bool)> {
+        wire::recv_into(self.live()?, frame)
+    }
+
+    /// Receives one frame into [`received`](Self::received), reusing its
+    /// frame when it holds exactly one. Returns the frame's size and whether
+    /// more frames of the same message follow.
+    // Always inlined: a call's prologue and epilogue showed in the per-message
+    // instruction count (BENCHMARKS.md, "receive in place").
+    #[inline(always)]
+    pub(super) fn recv_in_place(&mut self) -> zmq::Result<(usize, bool)> {
+        let Some(socket) = self.socket.as_ref() else {
+            return Err(zmq::Error::ENOTSOCK);
+        };
+        if self.received.len() != 1 {
+            // The old message goes first: nothing may run (and unwind)
+            // between `unready` and `init_in_place`. Built in place, as in
+            // the owned receive mode: no freshly initialised `zmq_msg_t` is
+            // copied.
+            drop(std::mem::take(&mut self.received));
+            self.received = Multipart::from(Frame::unready());
+            self.received.frames_mut()[0].init_in_place();
         }
-        Ok(done)
+        wire::recv_into(socket, &mut self.received.frames_mut()[0])
     }
 
-    /// Takes the socket out; the handle must not be used afterwards.
-    pub(super) fn take_socket(&mut self) -> zmq::Socket {
-        debug_assert!(!self.socket_taken);
-        self.socket_taken = true;
-        // SAFETY: `socket_taken` guards against a second take and tells
-        // `Drop` the socket is gone; callers drop the handle right after.
-        unsafe { ManuallyDrop::take(&mut self.socket) }
+    /// The in-place message slot, for gathering multipart messages.
+    pub(super) fn received_mut(&mut self) -> &mut Multipart {
+        &mut self.received
+    }
+
+    /// Sends queued messages until the socket pushes back, nothing is left or
+    /// `limit` messages were handled. Refused messages wait for
+    /// [`take_refused`](Self::take_refused).
+    pub(super) fn send_queued(&mut self, limit: usize) -> Result<usize, zmq::Error> {
+        let Some(socket) = self.socket.as_ref() else {
+            return Err(zmq::Error::ENOTSOCK);
+        };
+        self.outbox.send_queued(socket, limit, &mut self.tally)
+    }
+
+    pub(super) fn take_refused(&mut self) -> Vec<SendFailure> {
+        self.outbox.take_refused()
+    }
+
+    /// Messages the loop holds for sending.
+    pub(super) fn has_queued(&self) -> bool {
+        self.outbox.held() > 0
+    }
+
+    pub(super) fn is_drained(&self) -> bool {
+        self.outbox.is_drained()
+    }
+
+    /// Publishes the outbox count and this dispatch's tallies.
+    pub(super) fn settle(&mut self) {
+        self.outbox.settle();
+        self.outbox.counters().publish(&mut self.tally);
+    }
+
+    /// A close asked for by the handler or a sender, with its flush timeout.
+    pub(super) fn take_close_request(&mut self) -> Option<Duration> {
+        let mine = self.close_request.take();
+        match (mine, self.outbox.take_close_request()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Stops receiving for good (the source is closing).
+    pub(super) fn stop_receiving(&mut self) {
+        self.can_recv = false;
+        self.outbox.stop_accepting();
+    }
+
+    /// The error a handler send found, which ends the socket.
+    pub(super) fn take_broken(&mut self) -> Option<Error> {
+        self.broken.take()
+    }
+
+    /// Ends the outbox and returns everything it held, oldest first.
+    pub(super) fn close_outbox(&mut self) -> Vec<Multipart> {
+        self.outbox.close()
+    }
+
+    /// Takes the socket out, once the source has ended.
+    pub(super) fn take_socket(&mut self) -> Option<zmq::Socket> {
+        self.socket.take()
     }
 }
 
 impl Drop for SocketHandle {
     fn drop(&mut self) {
-        if !self.socket_taken {
-            super::lifecycle::close_in_background(self.take_socket());
+        if let Some(socket) = self.socket.take() {
+            lifecycle::close_in_background(socket);
         }
     }
 }
@@ -260,7 +397,7 @@ impl std::fmt::Debug for SocketHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SocketHandle")
             .field("socket_type", &self.socket_type)
-            .field("pending", &self.pending.len())
+            .field("queued", &self.outbox.held())
             .field("paused", &self.paused)
             .finish()
     }

@@ -1,6 +1,29 @@
-//! Ending a source: close explicitly to get everything back, or drop it.
+//! Ending a source: close it from inside the loop, close it outside one,
+//! lose its socket to a fatal error, or drop it.
 //!
-//! # Linger policy
+//! # Four ways a source ends
+//!
+//! - **Closed from inside the loop**: [`SocketHandle::close`](crate::SocketHandle::close)
+//!   (in the callback) or [`Sender::close_source`](crate::Sender::close_source)
+//!   (from any thread). The source stops accepting and receiving, sends what
+//!   is queued until the flush timeout, then hands the callback
+//!   [`Event::Closed`](crate::Event::Closed) with a [`Closed`] (the socket and
+//!   every message that did not go out) and removes itself from the loop.
+//! - **Closed outside a loop**: [`ZmqSource::close`](crate::ZmqSource::close)
+//!   on a source that was never inserted (or that you took back from a
+//!   [`calloop::Dispatcher`]) returns the same [`Closed`] at once, after an
+//!   optional blocking [`ZmqSource::flush`](crate::ZmqSource::flush).
+//! - **A fatal socket error** (`ETERM` after its context was terminated,
+//!   `ENOTSOCK`, `EFAULT`): the source hands the callback
+//!   [`Event::Fatal`](crate::Event::Fatal) with a [`Fatal`] (the error and
+//!   every message it still held) and removes itself; the loop and its other
+//!   sources go on.
+//! - **Dropped** (removed from the loop, or the loop dropped): messages still
+//!   queued are logged (`tracing`, warn) and counted in
+//!   [`StatsSnapshot::dropped_at_drop`](crate::StatsSnapshot::dropped_at_drop);
+//!   nothing can hand them back.
+//!
+//! # Linger policy, and what can block
 //!
 //! calloop-zmq leaves `ZMQ_LINGER` as you set it (libzmq's default is -1:
 //! keep trying to deliver forever). Closing a socket never blocks in libzmq,
@@ -12,25 +35,44 @@
 //! background thread, where a context termination may wait as long as the
 //! linger allows while your loop goes on.
 //!
-//! Messages still in the source's own outbox are another matter: libzmq never
-//! saw them. [`ZmqSource::close`](crate::ZmqSource::close) hands them back in
-//! [`Closed::undelivered`]. A plain drop cannot hand anything back, so it logs
-//! how many were lost (`tracing` at warn level) and counts them in
-//! [`StatsSnapshot::dropped_at_drop`](crate::StatsSnapshot::dropped_at_drop).
+//! Two drops stay yours: dropping [`Closed::socket`] and dropping your own
+//! [`Context`](crate::zmq::Context) handle. Either can be the last reference
+//! to the context and then waits, with linger -1, until every message still
+//! in libzmq's queues reached a peer, which is forever if the peer is gone.
+//! Set a finite linger (`socket.set_linger(0)` or a few hundred
+//! milliseconds) before the last drop, or drop on a thread that may wait.
 
-use crate::Multipart;
+use crate::error::Error;
+use crate::message::Multipart;
 use crate::zmq;
 
-/// What [`ZmqSource::close`](crate::ZmqSource::close) returns: the socket and
-/// every message the source still held.
+/// A source's last words when it closed: the socket and every message it
+/// still held. From [`ZmqSource::close`](crate::ZmqSource::close) or, for a
+/// source closed from inside its loop, [`Event::Closed`](crate::Event::Closed).
 #[non_exhaustive]
 pub struct Closed {
-    /// The socket, still bound/connected; drop it or reuse it.
+    /// The socket, still bound/connected; drop it or reuse it. Dropping it
+    /// may block if it holds the last reference on its context (see the
+    /// [module docs](self#linger-policy-and-what-can-block)).
     pub socket: zmq::Socket,
     /// Messages queued for sending that libzmq never took, oldest first.
     pub undelivered: Vec<Multipart>,
     /// Frames of a message whose remaining frames had not arrived yet (almost
     /// always empty: libzmq delivers multiparts whole).
+    pub partial: Vec<zmq::Frame>,
+}
+
+/// Why a source ended on its own, and what it still held: the payload of
+/// [`Event::Fatal`](crate::Event::Fatal). The socket cannot be used again; the
+/// source drops it (off the loop's thread) when it leaves the loop.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Fatal {
+    /// What failed, e.g. `recv failed: Context was terminated (ETERM)`.
+    pub error: Error,
+    /// Messages queued for sending that libzmq never took, oldest first.
+    pub undelivered: Vec<Multipart>,
+    /// Frames of a message whose remaining frames had not arrived.
     pub partial: Vec<zmq::Frame>,
 }
 

@@ -4,6 +4,7 @@
 use std::ffi::{CString, c_int, c_void};
 use std::fmt;
 use std::marker::PhantomData;
+use std::os::fd::BorrowedFd;
 use std::ptr::NonNull;
 
 use calloop_zmq_sys as sys;
@@ -288,6 +289,16 @@ impl Socket {
     /// The socket's type.
     pub fn socket_type(&self) -> SocketType {
         self.kind
+    }
+
+    /// The socket's notification fd (`ZMQ_FD`), borrowed for as long as the
+    /// socket lives. It is edge-triggered: see `ZMQ_FD` in zmq_getsockopt(3).
+    pub fn notify_fd(&self) -> Result<BorrowedFd<'_>> {
+        let fd = self.fd()?;
+        // SAFETY: libzmq opens ZMQ_FD with the socket and closes it only in
+        // zmq_close, which runs in `Drop`; the returned borrow cannot outlive
+        // `&self`, so the fd is open for all of it.
+        Ok(unsafe { BorrowedFd::borrow_raw(fd) })
     }
 
     /// The context the socket belongs to.
