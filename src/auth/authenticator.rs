@@ -296,7 +296,7 @@ impl EventSource for Authenticator {
     type Event = Decision;
     type Metadata = ();
     type Ret = ();
-    type Error = crate::Error;
+    type Error = crate::error::Error;
 
     crate::source::forward_registration!(source);
 
@@ -305,7 +305,7 @@ impl EventSource for Authenticator {
         readiness: Readiness,
         token: Token,
         mut callback: F,
-    ) -> Result<PostAction, crate::Error>
+    ) -> Result<PostAction, crate::error::Error>
     where
         F: FnMut(Decision, &mut ()),
     {

@@ -59,7 +59,7 @@ pub enum AuthError {
     },
     /// A failure from the event-source layer (binding, inserting into a loop).
     #[error(transparent)]
-    Source(#[from] crate::Error),
+    Source(#[from] crate::error::Error),
 }
 
 impl AuthError {

@@ -8,7 +8,7 @@
 //! the routing id, or libzmq rejects it. Everything here is pure so that every
 //! malformed shape can be tested without sockets.
 
-use crate::Multipart;
+use crate::message::Multipart;
 use crate::zmq;
 
 /// The endpoint libzmq sends ZAP requests to (fixed by RFC 27).

@@ -6,7 +6,7 @@ use calloop_zmq_sys as zmq_sys;
 
 use std::fmt;
 
-use crate::Multipart;
+use crate::message::Multipart;
 use crate::zmq;
 
 /// Which events a monitor asks libzmq for. Combine with `|`.

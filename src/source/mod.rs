@@ -18,7 +18,7 @@
 //! marker and the message stays in the source, where the callback reads it
 //! through [`SocketHandle::received`] (see [`ReceiveMode`]).
 //!
-//! A source ends in one of the ways [`lifecycle`](Closed) describes: closed
+//! A source ends in one of the ways [`Closed`] describes: closed
 //! from inside the loop ([`SocketHandle::close`], [`Sender::close_source`]),
 //! closed outside one ([`ZmqSource::close`]), broken ([`Event::Fatal`]: only
 //! this source leaves the loop), or dropped.
@@ -254,7 +254,9 @@ impl<R: ReceiveMode> Builder<R> {
 ///
 /// Dropping a source never blocks: its socket is closed on a background
 /// thread. Dropping your own [`Context`](zmq::Context) handle, or the socket
-/// from [`Closed`], can block; see [`Closed`]'s module docs.
+/// from [`Closed`], can block while libzmq still holds undelivered messages
+/// under `ZMQ_LINGER` = -1; [`Closed`](Closed#linger-and-what-can-block) says
+/// when and how to avoid it.
 pub struct ZmqSource<R: ReceiveMode = Owned> {
     io: SocketHandle,
     /// The loop's registration of (a duplicate of) `ZMQ_FD`.
