@@ -239,7 +239,12 @@ fn bound_holds(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        // A failing case is printed; CI leaves no regressions file behind.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
     #[test]
     fn the_bound_holds_at_every_instant_for_any_mix_of_senders(
         capacity in 1usize..6,

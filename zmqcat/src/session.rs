@@ -183,6 +183,13 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
                 explain(failure.error, state.kind),
                 failure.message
             )),
+            // The socket broke (its context ended): only this source is gone,
+            // so say why and stop.
+            Event::Fatal(fatal) => state.stop(Stop::Failed(format!(
+                "the socket failed: {} ({} message(s) not sent)",
+                fatal.error,
+                fatal.undelivered.len()
+            ))),
             _ => {}
         },
     );
