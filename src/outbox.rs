@@ -67,6 +67,8 @@ struct Queue {
     items: VecDeque<Multipart>,
     /// How many messages the loop holds: never less than the truth.
     held: usize,
+    /// The largest depth seen.
+    peak: usize,
     /// No new messages are accepted (a close was asked for, or happened).
     closed: bool,
     /// The loop will not drain anything any more: the source is closed,
@@ -107,9 +109,25 @@ impl Shared {
         }
     }
 
+    /// Publishes the depth after a change, and the peak with it. Called
+    /// under the lock, so plain stores suffice (no read-modify-write per
+    /// message).
+    fn record_depth(&self, q: &mut Queue) {
+        let depth = q.depth();
+        self.counters
+            .outbox_depth
+            .store(depth as u64, Ordering::Relaxed);
+        if depth > q.peak {
+            q.peak = depth;
+            self.counters
+                .outbox_peak
+                .store(depth as u64, Ordering::Relaxed);
+        }
+    }
+
     fn push(&self, q: &mut Queue, msg: Multipart) {
         q.items.push_back(msg);
-        self.counters.record_depth(q.depth());
+        self.record_depth(q);
         self.wake(q);
     }
 }
@@ -131,6 +149,7 @@ impl Outbox {
             queue: Mutex::new(Queue {
                 items: VecDeque::new(),
                 held: 0,
+                peak: 0,
                 closed: false,
                 ended: false,
                 close_request: None,
@@ -191,7 +210,7 @@ impl Outbox {
         debug_assert!(q.held >= self.exact(), "outbox undercounted");
         let freed = q.held > self.exact();
         q.held = self.exact();
-        self.shared.counters.record_depth(q.depth());
+        self.shared.record_depth(q);
         if freed && q.waiters > 0 {
             self.shared.room.notify_all();
         }
@@ -214,7 +233,7 @@ impl Outbox {
             return Err(SendError::Full(msg));
         }
         q.held += 1;
-        self.shared.counters.record_depth(q.depth());
+        self.shared.record_depth(&mut q);
         drop(q);
         self.held.push_back(msg);
         Ok(())
@@ -346,7 +365,7 @@ impl Outbox {
         let mut all: Vec<Multipart> = self.held.drain(..).collect();
         all.extend(q.items.drain(..));
         all.extend(self.refused.drain(..).map(|f| f.message));
-        self.shared.counters.record_depth(0);
+        self.shared.record_depth(&mut q);
         self.shared.room.notify_all();
         all
     }

@@ -115,14 +115,6 @@ counters! {
 }
 
 impl Counters {
-    /// Records the outbox's depth after a change, and the peak with it.
-    pub(crate) fn record_depth(&self, depth: usize) {
-        use std::sync::atomic::Ordering::Relaxed;
-        let depth = depth as u64;
-        self.outbox_depth.store(depth, Relaxed);
-        self.outbox_peak.fetch_max(depth, Relaxed);
-    }
-
     /// Adds one to a counter that is not tallied per dispatch.
     pub(crate) fn bump(counter: &AtomicU64, by: u64) {
         counter.fetch_add(by, std::sync::atomic::Ordering::Relaxed);
