@@ -71,7 +71,7 @@ pub fn push_hex(bytes: &[u8], out: &mut Vec<u8>) {
 
 /// Decodes hex digits (either case); `None` if `text` is not an even number of them.
 pub fn parse_hex(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.chunks(2)
