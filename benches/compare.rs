@@ -4,6 +4,8 @@
 //!
 //! Run with `cargo bench --bench compare -- [--quick]`. See BENCHMARKS.md for
 //! what each workload does, the options and the figures of a real run.
+//! Run by `cargo test --all-targets` (no `--bench` in argv), it does only a
+//! seconds-long smoke run instead (see `Config::smoke`).
 //!
 //! tmq links rust-zmq and its own libzmq, which cannot share this binary, so
 //! it is measured by a separate program, benches/tmq-peer, which the runner
@@ -140,6 +142,8 @@ impl Workload {
 
 /// What to run, from the command line.
 struct Config {
+    /// The seconds-long run of `cargo test` ([`Config::smoke`]).
+    smoke: bool,
     quick: bool,
     rounds: usize,
     /// Only cells whose `workload/transport/size` contains one of these.
@@ -175,8 +179,39 @@ environment (for diagnosis; published figures use neither):
   COMPARE_BUDGET=N, COMPARE_OUTBOX=N   build the calloop-zmq sources with this budget / outbox capacity";
 
 impl Config {
+    /// The run `cargo test` makes (`cargo test --all-targets` runs this
+    /// harness-less bench too, but, unlike `cargo bench`, without `--bench`
+    /// in argv): one round of one small cell per workload, raw and
+    /// calloop-zmq only, no tmq peer build, no timer figure. Seconds, not
+    /// minutes: it proves the runner and every workload still work, as
+    /// libtest benches do in test mode. Any other argument (libtest's
+    /// `--nocapture`, a test name filter) is ignored.
+    fn smoke() -> Config {
+        Config {
+            smoke: true,
+            quick: true,
+            rounds: 1,
+            filters: vec![
+                "recv/inproc/16B".to_owned(),
+                "send/inproc/16B".to_owned(),
+                "rtt/inproc/16B".to_owned(),
+            ],
+            only: Some(vec!["raw".to_owned(), "calloop-zmq".to_owned()]),
+            timer: false,
+            scale: 0.1,
+            rust_zmq_raw: false,
+            frame_threshold: false,
+        }
+    }
+
     fn from_args() -> Result<Config, String> {
+        // cargo bench passes --bench to harness=false targets; cargo test
+        // does not.
+        if !std::env::args().skip(1).any(|a| a == "--bench") {
+            return Ok(Config::smoke());
+        }
         let mut cfg = Config {
+            smoke: false,
             quick: false,
             rounds: 0,
             filters: Vec::new(),
@@ -589,6 +624,12 @@ fn main() {
             std::process::exit(if msg == USAGE { 0 } else { 2 });
         }
     };
+    if cfg.smoke {
+        println!(
+            "# compare: test mode (run without --bench, as cargo test does): a smoke run of \
+             one small cell per workload; `cargo bench --bench compare` measures"
+        );
+    }
     let began = Instant::now();
     let ipc_dir = tempfile::TempDir::new().expect("create a temporary directory for ipc endpoints");
     if cfg.frame_threshold {
@@ -742,6 +783,11 @@ fn main() {
             );
         }
     }
-    print_targets(&cells, &timers, tmq_wanted && tmq_peer.is_none());
+    if cfg.smoke {
+        // A debug build's figures judge nothing; the run proved the runner works.
+        println!("# smoke run done: no targets judged (cargo bench --bench compare measures)");
+    } else {
+        print_targets(&cells, &timers, tmq_wanted && tmq_peer.is_none());
+    }
     println!("# total time {:.1}s", began.elapsed().as_secs_f64());
 }

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::format::HEX_OUTPUT_BYTES;
+
 const EXAMPLES: &str = "\
 EXAMPLES:
   Pipe lines from one terminal to another (PUSH -> PULL):
@@ -21,12 +23,36 @@ EXAMPLES:
   Send a two-frame message to a ROUTER peer named \"worker-1\":
     printf 'worker-1\\thello\\n' | zmqcat router --bind ipc:///tmp/r.sock
 
-Endpoints are libzmq's: tcp://HOST:PORT (PORT may be * with --bind: the chosen
-endpoint is printed on stderr), ipc://PATH, inproc is useless across processes.
+ENDPOINTS are libzmq's, checked before libzmq sees them:
+  tcp://HOST:PORT  HOST is an IPv4 address, an IPv6 address in brackets
+                   ([::1], needs --ipv6), a host name, or with --bind an
+                   interface name or * (all interfaces); PORT is 0-65535, or
+                   * with --bind (the chosen endpoint is printed on stderr).
+  ipc://PATH       a Unix socket path (at most 107 bytes).
+  inproc://NAME    within one process only, so of little use to zmqcat.
+  pgm://, epgm://  passed to libzmq as they are.
+
+ROUTING IDS: in the text format a frame prints as itself when it is plain
+text (UTF-8, no control characters, no byte of the frame separator or
+delimiter) that does not begin with 0x; any other frame prints as 0x and its
+hex digits. ROUTER and STREAM read the first frame of each input line back
+the same way: 0x followed by an even number of hex digits is those bytes,
+anything else is the text itself. So every id prints in a form that types
+back as the same id: a peer named \"0xab\" (four characters) prints as
+0x30786162, the single byte 0xAB as 0xab.
+
+WHAT \"SENT\" MEANS: the summary counts messages handed to libzmq. ZeroMQ does
+not confirm delivery; zmqcat says what it can know: for REQ, how many
+requests were answered; for tcp and ipc, how many peers connected (per the
+socket monitor). After stdin ends with messages handed over and no peer
+yet, it waits up to --linger for one. \"printed\" counts messages written to
+stdout in full (fewer than received when stdout closed early).
 
 EXIT STATUS: 0 on a normal end (stdin finished, --count reached, --timeout
-without --count, Ctrl-C or SIGTERM), 1 when something failed (e.g. --timeout
-passed before --count was reached), 2 for bad arguments.";
+without --count, Ctrl-C or SIGTERM), 1 when something failed: --timeout
+passed before --count was reached, a REQ request was never answered, or
+messages were handed to libzmq but no peer ever connected (tcp and ipc); 2
+for bad arguments, including an endpoint that is not valid.";
 
 /// netcat for ZeroMQ: connect any socket type to stdin and stdout.
 ///
@@ -38,8 +64,8 @@ passed before --count was reached), 2 for bad arguments.";
 /// REQ sends a line and waits for the reply before the next; REP waits for a
 /// request before sending a line as its reply (or echoes with --echo).
 /// ROUTER and STREAM take the peer's routing id as the first frame of what
-/// they send and print it as the first frame of what they receive. Binary
-/// routing ids print as 0x... hex and are accepted back in that form.
+/// they send and print it as the first frame of what they receive; every
+/// printed id can be typed back as printed (see ROUTING IDS below).
 ///
 /// PUB, PUSH and REQ stop when stdin ends (once everything was sent and, for
 /// REQ, answered). Every type stops after --count messages, after --timeout,
@@ -195,7 +221,8 @@ impl SocketKind {
 /// How received messages are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Printable frames as they are, other frames as 0x-prefixed hex.
+    /// Plain text frames as they are; other frames, and text beginning
+    /// with 0x, as 0x-prefixed hex.
     Text,
     /// Frames' bytes exactly as received (for binary pipes).
     Raw,
@@ -223,6 +250,20 @@ impl Linger {
             Linger::Forever => -1,
         }
     }
+}
+
+/// `zmqcat --version`'s text: the version and the libzmq it runs on.
+pub fn long_version() -> String {
+    let (major, minor, patch) = calloop_zmq::zmq::version();
+    let curve = if calloop_zmq::zmq::has("curve") {
+        "with CURVE"
+    } else {
+        "without CURVE"
+    };
+    format!(
+        "{}\nlibzmq {major}.{minor}.{patch} {curve}",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// Parses `500ms`, `10s`, `2m`, `1.5` (seconds).
@@ -313,8 +354,22 @@ impl Args {
         if self.binds.is_empty() && self.connects.is_empty() {
             return Err("nothing to do: give at least one --bind or --connect endpoint".into());
         }
-        for endpoint in self.binds.iter().chain(&self.connects) {
-            check_endpoint(endpoint)?;
+        for endpoint in &self.binds {
+            check_endpoint(endpoint, Op::Bind)?;
+        }
+        for endpoint in &self.connects {
+            check_endpoint(endpoint, Op::Connect)?;
+        }
+        if !self.ipv6
+            && let Some(endpoint) = self
+                .binds
+                .iter()
+                .chain(&self.connects)
+                .find(|e| e.starts_with("tcp://") && e.contains('['))
+        {
+            return Err(format!(
+                "endpoint {endpoint:?} has an IPv6 address: add --ipv6 (libzmq refuses it otherwise)"
+            ));
         }
         if !self.subscribe.is_empty()
             && !matches!(self.socket_type, SocketKind::Sub | SocketKind::Xsub)
@@ -353,6 +408,9 @@ impl Args {
             .clone()
             .or_else(|| self.socket_type.routes().then(|| b"\t".to_vec()));
         let output_separator = frame_separator.unwrap_or_else(|| b"\t".to_vec());
+        if self.socket_type.routes() && self.format == Format::Text {
+            check_ids_read_back(&output_separator, &delimiter)?;
+        }
         let read_input = self.socket_type.can_send() && !self.echo && !self.no_input;
         Ok(Settings {
             args: self,
@@ -364,9 +422,50 @@ impl Args {
     }
 }
 
-/// Catches the commonest endpoint mistakes before libzmq gives its terse
-/// "Invalid argument" or "Protocol not supported".
-fn check_endpoint(endpoint: &str) -> Result<(), String> {
+/// ROUTER and STREAM print routing ids that the user types back: that
+/// works for every id when neither the frame separator nor the delimiter
+/// holds a byte of the hex form (`0x` and `0-9a-f`) and they share no byte
+/// (see `format::parse_id`). Otherwise the combination is refused.
+fn check_ids_read_back(separator: &[u8], delimiter: &[u8]) -> Result<(), String> {
+    for (option, bytes) in [("--frame-separator", separator), ("--delimiter", delimiter)] {
+        if let Some(&b) = bytes.iter().find(|b| HEX_OUTPUT_BYTES.contains(b)) {
+            return Err(format!(
+                "{option} contains {:?}, which routing ids printed as 0x... hex use; \
+                 they could not be read back: choose another",
+                b as char
+            ));
+        }
+    }
+    if separator.iter().any(|b| delimiter.contains(b)) {
+        return Err(
+            "--frame-separator and --delimiter share a byte: messages could not be read back"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// Whether an endpoint is to be bound or connected: `*` and port 0 only
+/// make sense for a bind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `--bind`.
+    Bind,
+    /// `--connect`.
+    Connect,
+}
+
+/// The longest `ipc://` path the kernel takes (`sun_path` is 108 bytes on
+/// Linux, one of them the terminating NUL).
+const IPC_PATH_MAX: usize = 107;
+
+/// Checks an endpoint before libzmq sees it, per transport, so a mistake is
+/// a bad argument (exit 2) named in words, not libzmq's terse "Invalid
+/// argument" or, worse, a bind to some other port. tcp: `HOST:PORT` (and an
+/// optional `SOURCE;` before it on connect); ipc: a non-empty path that fits
+/// a Unix socket address; inproc: a non-empty name. pgm, epgm and the
+/// others are left to libzmq.
+pub fn check_endpoint(endpoint: &str, op: Op) -> Result<(), String> {
     let Some((transport, address)) = endpoint.split_once("://") else {
         let hint = if endpoint.chars().all(|c| c.is_ascii_digit()) && !endpoint.is_empty() {
             format!(" (did you mean tcp://127.0.0.1:{endpoint}?)")
@@ -390,9 +489,124 @@ fn check_endpoint(endpoint: &str) -> Result<(), String> {
             "endpoint {endpoint:?} has no address after {transport}://"
         ));
     }
-    if transport == "tcp" && !address.contains(':') {
+    let checked = match transport {
+        "tcp" => check_tcp(address, op),
+        "ipc" => check_ipc(address),
+        // inproc: any non-empty name (checked above); pgm, epgm ...: libzmq's.
+        _ => Ok(()),
+    };
+    checked.map_err(|why| format!("endpoint {endpoint:?}: {why}"))
+}
+
+/// `[SOURCE;]HOST:PORT`; a source address only on connect.
+fn check_tcp(address: &str, op: Op) -> Result<(), String> {
+    match address.split_once(';') {
+        Some((source, peer)) => {
+            if op == Op::Bind {
+                return Err("a source address (SOURCE;HOST:PORT) only works with --connect".into());
+            }
+            check_host_port(source, Op::Bind)
+                .map_err(|why| format!("source address {source:?}: {why}"))?;
+            check_host_port(peer, op)
+        }
+        None => check_host_port(address, op),
+    }
+}
+
+fn check_host_port(address: &str, op: Op) -> Result<(), String> {
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return Err(format!("no port: write tcp://{address}:PORT"));
+    };
+    check_port(port, op)?;
+    check_host(host, op)
+}
+
+fn check_port(port: &str, op: Op) -> Result<(), String> {
+    if port.is_empty() {
+        return Err("no port after the colon (a port is 0-65535, or * with --bind)".into());
+    }
+    if port == "*" {
+        return match op {
+            Op::Bind => Ok(()),
+            Op::Connect => Err("port * (any free port) only works with --bind".into()),
+        };
+    }
+    if !port.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!(
-            "endpoint {endpoint:?} has no port: write tcp://{address}:PORT"
+            "port {port:?} is not a number (a port is 0-65535, or * with --bind)"
+        ));
+    }
+    match port.parse::<u32>() {
+        Ok(n) if n <= 65535 => {
+            if n == 0 && op == Op::Connect {
+                return Err(
+                    "port 0 cannot be connected to (it means any free port, for --bind)".into(),
+                );
+            }
+            Ok(())
+        }
+        _ => Err(format!("port {port} is out of range 0-65535")),
+    }
+}
+
+fn check_host(host: &str, op: Op) -> Result<(), String> {
+    if host.is_empty() {
+        return Err(
+            "no host before the port (e.g. 127.0.0.1, [::1], localhost, or * with --bind)".into(),
+        );
+    }
+    if host == "*" {
+        return match op {
+            Op::Bind => Ok(()),
+            Op::Connect => Err("host * (every interface) only works with --bind".into()),
+        };
+    }
+    if let Some(inside) = host.strip_prefix('[') {
+        let Some(inside) = inside.strip_suffix(']') else {
+            return Err(format!("{host:?} opens a bracket it does not close"));
+        };
+        // An optional %zone (link-local addresses: [fe80::1%eth0]).
+        let address = inside.split_once('%').map_or(inside, |(a, _)| a);
+        return address
+            .parse::<std::net::Ipv6Addr>()
+            .map(|_| ())
+            .map_err(|_| format!("{inside:?} is not an IPv6 address"));
+    }
+    if host.contains(':') {
+        return Err(format!(
+            "{host:?} looks like an IPv6 address: write it in brackets, e.g. tcp://[{host}]:PORT"
+        ));
+    }
+    if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return host.parse::<std::net::Ipv4Addr>().map(|_| ()).map_err(|_| {
+            format!("{host:?} is not an IPv4 address (four numbers 0-255, e.g. 127.0.0.1)")
+        });
+    }
+    // A host name (connect) or an interface or host name (bind).
+    let valid = host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "{host:?} is not a host name, interface name or IP address (letters, digits, '-', '_' and dots)"
+        ))
+    }
+}
+
+fn check_ipc(path: &str) -> Result<(), String> {
+    // Empty was refused above; `@name` (Linux's abstract namespace) and `*`
+    // (a fresh path libzmq picks) are libzmq's to judge.
+    if path.len() > IPC_PATH_MAX {
+        return Err(format!(
+            "the ipc path is {} bytes long; a Unix socket path has at most {IPC_PATH_MAX}",
+            path.len()
         ));
     }
     Ok(())
@@ -424,20 +638,81 @@ mod tests {
 
     #[test]
     fn endpoints() {
-        assert!(check_endpoint("tcp://127.0.0.1:5555").is_ok());
-        assert!(check_endpoint("tcp://127.0.0.1:*").is_ok());
-        assert!(check_endpoint("ipc:///tmp/x").is_ok());
-        let e = check_endpoint("5555").unwrap_err();
-        assert!(e.contains("tcp://127.0.0.1:5555"), "{e}");
-        assert!(
-            check_endpoint("tcp://localhost")
-                .unwrap_err()
-                .contains("no port")
+        let ok = |e: &str, op| {
+            if let Err(why) = check_endpoint(e, op) {
+                panic!("{e}: {why}");
+            }
+        };
+        let bad = |e: &str, op, needle: &str| match check_endpoint(e, op) {
+            Ok(()) => panic!("{e} passed"),
+            Err(why) => assert!(why.contains(needle), "{e}: {why}"),
+        };
+        for e in [
+            "tcp://127.0.0.1:5555",
+            "tcp://127.0.0.1:*",
+            "tcp://*:0",
+            "tcp://[::1]:65535",
+            "tcp://[fe80::1%eth0]:1",
+            "tcp://eth0:5555",
+            "tcp://my-host.example:1",
+            "ipc:///tmp/x",
+            "ipc://@abstract",
+            "inproc://x",
+            "epgm://eth0;239.192.1.1:5555",
+        ] {
+            ok(e, Op::Bind);
+        }
+        ok("tcp://localhost:5555", Op::Connect);
+        ok("tcp://127.0.0.1:0;127.0.0.1:5555", Op::Connect);
+        bad("5555", Op::Bind, "tcp://127.0.0.1:5555");
+        bad("tcp://localhost", Op::Connect, "no port");
+        bad("htp://x:1", Op::Bind, "unknown transport");
+        bad("tcp://nonsense:xx", Op::Bind, "port \"xx\" is not a number");
+        bad("tcp://127.0.0.1:", Op::Bind, "no port after the colon");
+        bad(
+            "tcp://127.0.0.1:abc",
+            Op::Bind,
+            "port \"abc\" is not a number",
         );
-        assert!(
-            check_endpoint("htp://x:1")
-                .unwrap_err()
-                .contains("unknown transport")
+        bad(
+            "tcp://127.0.0.1:-5",
+            Op::Bind,
+            "port \"-5\" is not a number",
+        );
+        bad(
+            "tcp://127.0.0.1:99999",
+            Op::Bind,
+            "port 99999 is out of range 0-65535",
+        );
+        bad(
+            "tcp://127.0.0.1:4294967296",
+            Op::Bind,
+            "out of range 0-65535",
+        );
+        bad(
+            "tcp://999.1.1.1:5",
+            Op::Bind,
+            "\"999.1.1.1\" is not an IPv4 address",
+        );
+        bad("tcp://::1:5", Op::Bind, "in brackets");
+        bad("tcp://[::g]:5", Op::Bind, "not an IPv6 address");
+        bad("tcp://[::1:5", Op::Bind, "does not close");
+        bad("tcp://:5", Op::Bind, "no host");
+        bad("tcp://a b:5", Op::Bind, "not a host name");
+        bad("tcp://127.0.0.1:*", Op::Connect, "only works with --bind");
+        bad("tcp://*:5", Op::Connect, "only works with --bind");
+        bad(
+            "tcp://127.0.0.1:0",
+            Op::Connect,
+            "port 0 cannot be connected",
+        );
+        bad("tcp://a:1;b:2", Op::Bind, "only works with --connect");
+        bad("ipc://", Op::Bind, "no address");
+        bad("inproc://", Op::Connect, "no address");
+        bad(
+            &format!("ipc:///{}", "x".repeat(200)),
+            Op::Bind,
+            "at most 107",
         );
     }
 }

@@ -43,20 +43,39 @@ impl Output {
         out.extend_from_slice(&self.delimiter);
     }
 
-    /// A frame prints as text when it is UTF-8 without control characters
-    /// and cannot be mistaken for a separator or delimiter.
+    /// In the text format a frame prints as itself when it is UTF-8 without
+    /// control characters, holds no byte of the separator or the delimiter
+    /// (so it cannot be mistaken for either, nor run into one), and does not
+    /// begin with `0x`. Every other frame prints as `0x` and its hex, so
+    /// what begins with `0x` is always hex and [`parse_id`] reads every
+    /// printed routing id back to the same bytes.
     fn is_printable(&self, frame: &[u8]) -> bool {
         let Ok(text) = std::str::from_utf8(frame) else {
             return false;
         };
-        !text.chars().any(char::is_control)
-            && !contains(frame, &self.separator)
-            && !contains(frame, &self.delimiter)
+        !text.starts_with(HEX_PREFIX)
+            && !text.chars().any(char::is_control)
+            && !frame
+                .iter()
+                .any(|b| self.separator.contains(b) || self.delimiter.contains(b))
     }
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+/// What marks a hex frame in the text format and a hex routing id on input.
+pub const HEX_PREFIX: &str = "0x";
+
+/// The bytes the text format uses for a hex frame: a separator or
+/// delimiter made of none of them never occurs inside one.
+pub const HEX_OUTPUT_BYTES: &[u8] = b"0123456789abcdefx";
+
+/// A routing id as typed (or as printed in the text format): `0x` followed
+/// by an even number of hex digits (either case) is those bytes; anything
+/// else is the text itself. The inverse of the text format's printing of a
+/// frame, for every byte string.
+pub fn parse_id(text: &[u8]) -> Vec<u8> {
+    text.strip_prefix(HEX_PREFIX.as_bytes())
+        .and_then(parse_hex)
+        .unwrap_or_else(|| text.to_vec())
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -71,7 +90,7 @@ pub fn push_hex(bytes: &[u8], out: &mut Vec<u8>) {
 
 /// Decodes hex digits (either case); `None` if `text` is not an even number of them.
 pub fn parse_hex(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.chunks(2)
@@ -143,13 +162,11 @@ impl Input {
             None => vec![chunk],
         };
         for (i, frame) in frames.into_iter().enumerate() {
-            let decoded = (i == 0 && self.routing_id_first)
-                .then(|| frame.strip_prefix(b"0x").and_then(parse_hex))
-                .flatten();
-            match decoded {
-                Some(id) => msg.push(id),
-                None => msg.push(frame),
-            };
+            if i == 0 && self.routing_id_first {
+                msg.push(parse_id(frame));
+            } else {
+                msg.push(frame);
+            }
         }
         msg
     }
@@ -169,6 +186,7 @@ fn split<'a>(chunk: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn out(format: Format) -> Output {
         Output {
@@ -190,6 +208,22 @@ mod tests {
         assert_eq!(render(&out(Format::Text), &msg), "0x0080000029\thello\n");
         let tabbed = Multipart::from(b"a\tb".to_vec());
         assert_eq!(render(&out(Format::Text), &tabbed), "0x610962\n");
+    }
+
+    #[test]
+    fn text_that_looks_like_hex_prints_as_hex() {
+        // A routing id of four ASCII bytes "0xab" is not the byte 0xAB.
+        let msg = Multipart::from(vec![b"0xab".to_vec(), b"ping".to_vec()]);
+        assert_eq!(render(&out(Format::Text), &msg), "0x30786162\tping\n");
+        assert_eq!(parse_id(b"0x30786162"), b"0xab");
+        assert_eq!(parse_id(b"0xAB"), vec![0xab]);
+        assert_eq!(parse_id(b"0xa"), b"0xa", "odd digits: text");
+        assert_eq!(parse_id(b"0X41"), b"0X41", "only 0x marks hex");
+        assert_eq!(parse_id(b""), b"");
+        assert_eq!(
+            render(&out(Format::Text), &Multipart::from(b"0X41".to_vec())),
+            "0X41\n"
+        );
     }
 
     #[test]
@@ -229,5 +263,64 @@ mod tests {
             routing_id_first: false,
         };
         assert_eq!(plain.parse(b"0x41|x").to_vecs(), vec![b"0x41|x".to_vec()]);
+    }
+
+    /// Separators and delimiters for which printed ids read back: no byte
+    /// of the hex output, and none in common.
+    fn separators() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
+        let byte =
+            any::<u8>().prop_filter("not a hex output byte", |b| !HEX_OUTPUT_BYTES.contains(b));
+        (
+            prop::collection::vec(byte.clone(), 1..4),
+            prop::collection::vec(byte, 1..4),
+        )
+            .prop_filter("separator and delimiter share no byte", |(s, d)| {
+                !s.iter().any(|b| d.contains(b))
+            })
+    }
+
+    /// Ids that are most likely to be misread: text beginning with 0x.
+    fn ids() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..40),
+            "0x[0-9a-fA-F]{0,12}".prop_map(String::into_bytes),
+            "[ -~]{0,16}".prop_map(String::into_bytes),
+        ]
+    }
+
+    proptest! {
+        /// What the text format prints as a routing id, typed back on a
+        /// ROUTER's stdin, is the same id: print -> parse is the identity.
+        #[test]
+        fn printed_ids_parse_back(
+            id in ids(),
+            body in prop::collection::vec(any::<u8>(), 0..16),
+            (separator, delimiter) in separators(),
+        ) {
+            let output = Output {
+                format: Format::Text,
+                separator: separator.clone(),
+                delimiter: delimiter.clone(),
+            };
+            let mut printed = Vec::new();
+            output.write(&Multipart::from(vec![id.clone(), body]), &mut printed);
+            // Read it back the way the stdin thread does.
+            let mut reader = std::io::Cursor::new(printed);
+            let mut chunk = Vec::new();
+            prop_assert!(crate::input::read_chunk(&mut reader, &delimiter, &mut chunk).unwrap());
+            let input = Input { separator: Some(separator), routing_id_first: true };
+            let msg = input.parse(&chunk);
+            prop_assert_eq!(msg.frame(0), Some(&id[..]));
+            prop_assert_eq!(msg.len(), 2);
+        }
+
+        /// The default separator and delimiter (tab, newline), any id.
+        #[test]
+        fn printed_ids_parse_back_with_defaults(id in ids()) {
+            let mut printed = Vec::new();
+            out(Format::Text).write(&Multipart::from(vec![id.clone()]), &mut printed);
+            prop_assert_eq!(printed.pop(), Some(b'\n'));
+            prop_assert_eq!(parse_id(&printed), id);
+        }
     }
 }

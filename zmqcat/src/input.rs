@@ -69,10 +69,10 @@ impl Feeder {
                 Ok(false) => break,
                 Err(e) => return InputEvent::Failed(format!("reading stdin failed: {e}")),
             }
-            if let Some(permits) = &self.permits {
-                if permits.recv().is_err() {
-                    break; // The loop ended.
-                }
+            if let Some(permits) = &self.permits
+                && permits.recv().is_err()
+            {
+                break; // The loop ended.
             }
             match self.sender.send(self.input.parse(&chunk)) {
                 Ok(()) => sent += 1,

@@ -18,12 +18,19 @@ mod session;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::session::Stop;
 
 fn main() -> ExitCode {
-    let args = args::Args::parse();
+    let args = match args::Args::from_arg_matches(
+        &args::Args::command()
+            .long_version(args::long_version())
+            .get_matches(),
+    ) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
     let settings = match args.settle() {
         Ok(settings) => settings,
         Err(why) => {
@@ -38,10 +45,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match outcome.stop {
+    let mut failed = match &outcome.stop {
         Stop::Failed(why) => {
             eprintln!("zmqcat: {why}");
-            ExitCode::FAILURE
+            true
         }
         Stop::Timeout if outcome.count.is_some_and(|n| outcome.received < n) => {
             eprintln!(
@@ -49,8 +56,41 @@ fn main() -> ExitCode {
                 outcome.received,
                 outcome.count.unwrap_or(0)
             );
-            ExitCode::FAILURE
+            true
         }
-        _ => ExitCode::SUCCESS,
+        _ => false,
+    };
+    failed |= delivery_failed(&outcome.delivery);
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
+}
+
+/// Reports (and returns true for) what ZeroMQ shows was not delivered: a
+/// REQ request without its reply, or messages handed to libzmq while no
+/// peer ever connected.
+fn delivery_failed(delivery: &session::Delivery) -> bool {
+    let mut failed = false;
+    if delivery.unanswered > 0 {
+        let n = delivery.unanswered;
+        let (requests, were) = if n == 1 {
+            ("request", "was")
+        } else {
+            ("requests", "were")
+        };
+        eprintln!("zmqcat: {n} {requests} {were} handed to libzmq but never answered");
+        failed = true;
+    }
+    if delivery.nobody_connected() {
+        let n = delivery.handed_over;
+        let messages = if n == 1 { "message" } else { "messages" };
+        eprintln!(
+            "zmqcat: warning: {n} {messages} handed to libzmq, but no peer ever connected: \
+             nothing was delivered"
+        );
+        failed = true;
+    }
+    failed
 }

@@ -82,8 +82,9 @@ impl Progress {
         }
     }
 
-    /// Removes the rate line and returns the summary.
-    pub fn finish(&mut self, undelivered: usize, why: &str) -> String {
+    /// Removes the rate line and returns the summary: `why` it ended, the
+    /// counters, and the `known` facts about delivery and output.
+    pub fn finish(&mut self, undelivered: usize, why: &str, known: &str) -> String {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -101,6 +102,10 @@ impl Progress {
                 " ({:.0} msg/s)",
                 (s.messages_in + s.messages_out) as f64 / secs
             );
+        }
+        if !known.is_empty() {
+            line += "; ";
+            line += known;
         }
         if s.send_failures > 0 {
             line += &format!("; {} refused by the socket", s.send_failures);

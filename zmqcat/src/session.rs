@@ -1,15 +1,18 @@
 //! The main loop: one socket, stdin, stdout, timers and signals on one
 //! calloop event loop.
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{ErrorKind, Write};
+use std::os::fd::AsFd;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use calloop::signals::{Signal, Signals};
 use calloop_zmq::calloop::channel::{self, Channel};
 use calloop_zmq::calloop::timer::{TimeoutAction, Timer};
 use calloop_zmq::calloop::{Dispatcher, EventLoop, LoopSignal};
-use calloop_zmq::{Event, Multipart, Sender, SocketHandle, ZmqSource, zmq};
+use calloop_zmq::monitor::{EventKind, EventMask, MonitorEvent};
+use calloop_zmq::{Closed, Event, Multipart, Sender, SocketHandle, ZmqSource, zmq};
 
 use crate::args::{Linger, Settings, SocketKind};
 use crate::format::{Input, Output};
@@ -41,14 +44,53 @@ pub struct Outcome {
     pub received: u64,
     /// The --count asked for, if any.
     pub count: Option<u64>,
+    /// What is known about delivery.
+    pub delivery: Delivery,
+}
+
+/// What zmqcat knows about the fate of what it sent. libzmq tells when a
+/// message left the outbox for the socket ("handed to libzmq"), not when a
+/// peer got it; ZeroMQ shows delivery only where the protocol does: a REQ's
+/// reply, and a peer that connected (per the socket monitor).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Messages handed to libzmq.
+    pub handed_over: u64,
+    /// REQ: requests handed to libzmq that got no reply.
+    pub unanswered: u64,
+    /// Peers that connected (ZMTP handshake done; STREAM: TCP connected).
+    pub peers: u64,
+    /// False when some endpoint's transport (inproc, pgm ...) has no
+    /// connection events, so `peers` says nothing.
+    pub peers_known: bool,
+}
+
+impl Delivery {
+    /// True when messages were handed to libzmq but, as far as the monitor
+    /// can tell, no peer was ever there to take them.
+    pub fn nobody_connected(&self) -> bool {
+        self.handed_over > 0 && self.peers_known && self.peers == 0
+    }
 }
 
 /// Everything the callbacks share.
 struct State {
     kind: SocketKind,
     output: Output,
+    /// stdout without a buffer, so a failed write tells exactly what was
+    /// printed.
+    stdout: File,
     /// Encoded messages not yet written to stdout.
     pending_out: Vec<u8>,
+    /// Where each message in `pending_out` ends.
+    pending_ends: Vec<usize>,
+    /// Messages written to stdout in full.
+    printed: u64,
+    /// Peers that connected, per the monitor.
+    peers: u64,
+    /// SIGINT or SIGTERM arrived (also after the loop stopped for another
+    /// reason: it ends the wait for a peer).
+    signalled: bool,
     received: u64,
     count: Option<u64>,
     echo: bool,
@@ -60,6 +102,18 @@ struct State {
     stop: Option<Stop>,
     signal: LoopSignal,
     progress: Progress,
+    /// How the socket's source ended: `Some` once it is out of the loop,
+    /// with the socket when it closed as asked.
+    ended: Option<Ended>,
+}
+
+/// How the socket's source left the loop.
+enum Ended {
+    /// Closed as asked (`Sender::close_source`): the socket and what did not
+    /// go out.
+    Closed(Closed),
+    /// The socket broke; this many messages were not sent.
+    Broken { undelivered: usize },
 }
 
 impl State {
@@ -75,7 +129,10 @@ impl State {
             return; // Past --count in the same batch: not ours to print.
         }
         self.received += 1;
-        self.output.write(&msg, &mut self.pending_out);
+        if self.stop != Some(Stop::OutputClosed) {
+            self.output.write(&msg, &mut self.pending_out);
+            self.pending_ends.push(self.pending_out.len());
+        }
         // STREAM reports a peer connecting or leaving as [id, ""]; sending
         // that back would close the connection, so it is not echoed.
         let stream_event = self.kind == SocketKind::Stream && msg.frame(1) == Some(&[][..]);
@@ -94,24 +151,55 @@ impl State {
         }
     }
 
-    /// After each dispatch: write what was received, see whether we are done.
-    fn after_dispatch(&mut self) {
-        if !self.pending_out.is_empty() {
-            let written = self.progress.suspend(|| {
-                let mut stdout = std::io::stdout().lock();
-                stdout
-                    .write_all(&self.pending_out)
-                    .and_then(|()| stdout.flush())
-            });
-            self.pending_out.clear();
-            if let Err(e) = written {
-                if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    self.stop(Stop::OutputClosed);
-                } else {
-                    self.stop(Stop::Failed(format!("writing stdout failed: {e}")));
+    /// A connection event from the socket monitor.
+    fn on_peer_event(&mut self, kind: EventKind) {
+        let peer = match self.kind {
+            // Raw TCP has no ZMTP handshake.
+            SocketKind::Stream => matches!(kind, EventKind::Accepted | EventKind::Connected),
+            _ => kind == EventKind::HandshakeSucceeded,
+        };
+        if peer {
+            self.peers += 1;
+        }
+    }
+
+    /// Writes what was received to stdout, counting the messages that got
+    /// there whole.
+    fn write_pending(&mut self) {
+        if self.pending_out.is_empty() {
+            return;
+        }
+        let mut written = 0;
+        let result = self.progress.suspend(|| {
+            while written < self.pending_out.len() {
+                match (&self.stdout).write(&self.pending_out[written..]) {
+                    Ok(0) => return Err(std::io::Error::from(ErrorKind::WriteZero)),
+                    Ok(n) => written += n,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
                 }
             }
+            Ok(())
+        });
+        self.printed += self
+            .pending_ends
+            .iter()
+            .filter(|&&end| end <= written)
+            .count() as u64;
+        self.pending_out.clear();
+        self.pending_ends.clear();
+        if let Err(e) = result {
+            if e.kind() == ErrorKind::BrokenPipe {
+                self.stop(Stop::OutputClosed);
+            } else {
+                self.stop(Stop::Failed(format!("writing stdout failed: {e}")));
+            }
         }
+    }
+
+    /// After each dispatch: write what was received, see whether we are done.
+    fn after_dispatch(&mut self) {
+        self.write_pending();
         if let Some(sent) = self.input_sent {
             let done = match self.kind {
                 SocketKind::Pub | SocketKind::Push => self.sender.is_empty(),
@@ -142,15 +230,26 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
         .socket(kind.zmq_type())
         .map_err(|e| format!("cannot create a {} socket: {e}", kind.zmq_type()))?;
     configure(&socket, &settings)?;
+    // Attached before any bind or connect, so no connection goes unseen.
+    let monitor = watch_peers(&socket, &ctx)?;
+    let stdout = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(File::from)
+        .map_err(|e| format!("cannot use stdout: {e}"))?;
 
     let source = ZmqSource::builder(socket)
         .outbox_capacity(args.outbox.min(usize::MAX as u64) as usize)
         .build()
         .map_err(|e| e.to_string())?;
     let sender = source.sender();
+    let stats = source.stats();
     let progress = Progress::new(source.stats(), !args.quiet);
     for endpoint in &args.binds {
-        source.bind(endpoint).map_err(|e| e.to_string())?;
+        source
+            .socket()
+            .bind(endpoint)
+            .map_err(|e| endpoint_failure(&e))?;
         let bound = source
             .socket()
             .last_endpoint()
@@ -158,7 +257,10 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
         progress.note(&format!("zmqcat: bound to {bound}"));
     }
     for endpoint in &args.connects {
-        source.connect(endpoint).map_err(|e| e.to_string())?;
+        source
+            .socket()
+            .connect(endpoint)
+            .map_err(|e| endpoint_failure(&e))?;
     }
     if kind == SocketKind::Xsub {
         // XSUB subscribes by sending 0x01 + prefix.
@@ -174,37 +276,48 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
     let mut event_loop: EventLoop<State> =
         EventLoop::try_new().map_err(|e| format!("cannot create the event loop: {e}"))?;
     let handle = event_loop.handle();
-    let socket_source = Dispatcher::new(
-        source,
-        |event, socket: &mut SocketHandle, state: &mut State| match event {
-            Event::Message(msg) => state.on_message(msg, socket),
-            Event::SendFailed(failure) => state.progress.note(&format!(
-                "zmqcat: the socket refused a message ({}): {:?}",
-                explain(failure.error, state.kind),
-                failure.message
-            )),
-            // The socket broke (its context ended): only this source is gone,
-            // so say why and stop.
-            Event::Fatal(fatal) => state.stop(Stop::Failed(format!(
-                "the socket failed: {} ({} message(s) not sent)",
-                fatal.error,
-                fatal.undelivered.len()
-            ))),
-            _ => {}
-        },
-    );
-    let token = handle
-        .register_dispatcher(socket_source.clone())
+    source
+        .insert(
+            &handle,
+            |event, socket: &mut SocketHandle, state: &mut State| match event {
+                Event::Message(msg) => state.on_message(msg, socket),
+                Event::SendFailed(failure) => state.progress.note(&format!(
+                    "zmqcat: the socket refused a message ({}): {:?}",
+                    explain(failure.error, state.kind),
+                    failure.message
+                )),
+                // The shutdown below asked for this: the socket comes back with
+                // whatever --linger did not let go out.
+                Event::Closed(closed) => state.ended = Some(Ended::Closed(closed)),
+                // The socket broke (its context ended): only this source is gone,
+                // so say why and stop.
+                Event::Fatal(fatal) => {
+                    state.ended = Some(Ended::Broken {
+                        undelivered: fatal.undelivered.len(),
+                    });
+                    state.stop(Stop::Failed(format!(
+                        "the socket failed: {} ({} message(s) not sent)",
+                        fatal.error,
+                        fatal.undelivered.len()
+                    )));
+                }
+                _ => {}
+            },
+        )
         .map_err(|e| format!("cannot add the socket to the event loop: {e}"))?;
 
     let insert_err =
         |what: &str, e: calloop::Error| format!("cannot add {what} to the event loop: {e}");
+    let monitor_token = handle
+        .register_dispatcher(monitor.clone())
+        .map_err(|e| format!("cannot add the socket monitor to the event loop: {e}"))?;
     handle
         .insert_source(signals, |event, _, state: &mut State| {
             let name = match event.signal() {
                 Signal::SIGINT => "SIGINT",
                 _ => "SIGTERM",
             };
+            state.signalled = true;
             state.stop(Stop::Signal(name));
         })
         .map_err(|e| insert_err("the signal source", e.error))?;
@@ -271,7 +384,12 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
             separator: settings.output_separator.clone(),
             delimiter: settings.delimiter.clone(),
         },
+        stdout,
         pending_out: Vec::new(),
+        pending_ends: Vec::new(),
+        printed: 0,
+        peers: 0,
+        signalled: false,
         received: 0,
         count: args.count,
         echo: args.echo,
@@ -281,6 +399,7 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
         stop: None,
         signal: event_loop.get_signal(),
         progress,
+        ended: None,
     };
     if args.count == Some(0) {
         state.stop(Stop::Count);
@@ -291,40 +410,207 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
     if let Err(e) = ran {
         state.stop = Some(Stop::Failed(format!("event loop failed: {e}")));
     }
+    let peers_known = args
+        .binds
+        .iter()
+        .chain(&args.connects)
+        .all(|e| e.starts_with("tcp://") || e.starts_with("ipc://"));
+    let waited_in_vain = wait_for_peer(
+        &mut event_loop,
+        &mut state,
+        stats.snapshot().messages_out > 0 && peers_known,
+        args.linger,
+    );
 
-    // Shutdown: take the socket out of the loop, hand everything still
-    // queued to libzmq (bounded by --linger), then close the socket and the
-    // context, which waits up to the linger for libzmq to deliver.
-    handle.remove(token);
-    drop(event_loop);
-    let mut source = socket_source.into_source_inner();
+    // Shutdown: the source closes itself from inside the loop: it sends
+    // what is still queued (for at most --linger) and hands the socket back
+    // with whatever did not go out. The loop keeps serving signals and the
+    // monitor meanwhile, and the source's own deadline timer ends the wait.
     let flush_for = match settings.args.linger {
         Linger::For(d) => d,
         Linger::Forever => Duration::from_secs(365 * 24 * 3600),
     };
-    if let Err(e) = source.flush(flush_for) {
-        state.progress.note(&format!("zmqcat: {e}"));
+    state.sender.close_source(flush_for);
+    while state.ended.is_none() {
+        if let Err(e) = event_loop.dispatch(None, &mut state) {
+            state
+                .progress
+                .note(&format!("zmqcat: event loop failed while closing: {e}"));
+            break;
+        }
     }
-    let closed = source.close();
-    let undelivered = closed.undelivered.len();
-    if !kind.can_send() {
-        // A SUB or PULL socket only holds subscriptions and handshakes;
-        // lingering on them would only delay the exit.
-        let _ = closed.socket.set_linger(0);
-    }
-    drop(closed);
+    state.after_dispatch();
+    handle.remove(monitor_token);
+    drop(event_loop);
+    // The monitor's socket is closed here, not dropped on a background
+    // thread as a dropped source is: whichever socket goes last holds the
+    // context, and the context's termination below must run on this thread
+    // (it is what waits up to --linger for libzmq to deliver; a process
+    // that leaves main while another thread waits there loses the queue).
+    drop(monitor.into_source_inner().close());
+    let undelivered = match state.ended.take() {
+        Some(Ended::Closed(closed)) => {
+            let undelivered = closed.undelivered.len();
+            if !kind.can_send() || waited_in_vain {
+                // A SUB or PULL socket only holds subscriptions and
+                // handshakes, and a socket that waited the whole --linger
+                // for a peer has waited enough: lingering again would only
+                // delay the exit.
+                let _ = closed.socket.set_linger(0);
+            }
+            drop(closed);
+            undelivered
+        }
+        Some(Ended::Broken { undelivered }) => undelivered,
+        None => 0,
+    };
     drop(ctx);
 
     let stop = state.stop.clone().unwrap_or(Stop::InputDone);
+    let sent = stats.snapshot().messages_out;
+    let delivery = Delivery {
+        handed_over: sent,
+        unanswered: match kind {
+            SocketKind::Req => sent.saturating_sub(state.received),
+            _ => 0,
+        },
+        peers: state.peers,
+        peers_known,
+    };
     if !settings.args.quiet {
         let why = describe(&stop, state.received, state.count);
-        eprintln!("{}", state.progress.finish(undelivered, &why));
+        let known = known_facts(kind, &delivery, state.printed);
+        eprintln!("{}", state.progress.finish(undelivered, &why, &known));
     }
     Ok(Outcome {
         stop,
         received: state.received,
         count: state.count,
+        delivery,
     })
+}
+
+/// The socket monitor's events, where `State::on_peer_event` counts peers.
+type PeerWatch<'l> = Dispatcher<'l, ZmqSource, State>;
+
+/// Starts libzmq's socket monitor on `socket` and returns its receiving end
+/// as a source. Not `calloop_zmq::monitor::Monitor`: that one is dropped,
+/// not closed, so its socket would outlive the exit sequence (see `run`).
+/// Only the events that show a peer are asked for: with BIND_FAILED in the
+/// mask, libzmq 4.3.5 reports a failed bind to the monitor before returning,
+/// and that send overwrites the bind's errno (it reads EAGAIN).
+fn watch_peers<'l>(socket: &zmq::Socket, ctx: &zmq::Context) -> Result<PeerWatch<'l>, String> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        format!("cannot watch the socket's connections ({what}): {e}")
+    };
+    let endpoint = format!("inproc://zmqcat.monitor.{}", std::process::id());
+    let events = EventMask::HANDSHAKE_SUCCEEDED | EventMask::ACCEPTED | EventMask::CONNECTED;
+    socket
+        .monitor(&endpoint, u32::from(events.0))
+        .map_err(|e| fail("zmq_socket_monitor", &e))?;
+    let pair = ctx
+        .socket(zmq::SocketType::Pair)
+        .map_err(|e| fail("PAIR socket", &e))?;
+    pair.set_linger(0).map_err(|e| fail("ZMQ_LINGER", &e))?;
+    pair.connect(&endpoint).map_err(|e| fail("connect", &e))?;
+    let source = ZmqSource::new(pair).map_err(|e| fail("source", &e))?;
+    Ok(Dispatcher::new(source, |event, _, state: &mut State| {
+        if let Event::Message(msg) = event {
+            state.on_peer_event(MonitorEvent::decode(&msg).kind);
+        }
+    }))
+}
+
+/// After stdin ended with everything handed to libzmq but no peer seen
+/// yet (a connect that has not completed, or nobody listening), keeps the
+/// loop running for up to `linger`, until a peer connects or a signal
+/// comes, so the summary can say whether anyone was there. True when it
+/// waited and no peer came.
+fn wait_for_peer(
+    event_loop: &mut EventLoop<State>,
+    state: &mut State,
+    handed_over: bool,
+    linger: Linger,
+) -> bool {
+    // PUB drops what no subscriber takes at once: waiting saves nothing.
+    let queues = !matches!(state.kind, SocketKind::Pub | SocketKind::Xpub);
+    if !(handed_over && queues && state.peers == 0 && state.stop == Some(Stop::InputDone)) {
+        return false;
+    }
+    let deadline = match linger {
+        Linger::For(d) => Some(Instant::now() + d),
+        Linger::Forever => None,
+    };
+    while state.peers == 0 && !state.signalled {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left == Some(Duration::ZERO) {
+            break;
+        }
+        if let Err(e) = event_loop.dispatch(left, state) {
+            state
+                .progress
+                .note(&format!("zmqcat: event loop failed: {e}"));
+            break;
+        }
+        state.write_pending();
+    }
+    state.peers == 0
+}
+
+/// What the summary can say about delivery and output, beyond the counters.
+fn known_facts(kind: SocketKind, delivery: &Delivery, printed: u64) -> String {
+    let mut facts = Vec::new();
+    if !matches!(kind, SocketKind::Pub | SocketKind::Push) {
+        facts.push(format!("printed {printed}"));
+    }
+    if kind == SocketKind::Req {
+        facts.push(format!(
+            "{} of {} requests answered",
+            delivery.handed_over - delivery.unanswered,
+            delivery.handed_over
+        ));
+    }
+    if delivery.peers_known {
+        facts.push(match delivery.peers {
+            1 => "1 peer connected".to_owned(),
+            n => format!("{n} peers connected"),
+        });
+    }
+    facts.join("; ")
+}
+
+/// A failed bind or connect in words: what was tried, where, and why.
+fn endpoint_failure(e: &zmq::EndpointError) -> String {
+    let why = match e.zmq_error() {
+        Some(error) => errno_words(error),
+        None => "the endpoint contains a NUL byte".to_owned(),
+    };
+    format!("cannot {} {:?}: {why}", e.op(), e.endpoint())
+}
+
+/// libzmq's errno for a bind or connect, in the user's terms, with its name.
+fn errno_words(error: zmq::Error) -> String {
+    let words = match error {
+        zmq::Error::ENODEV => "no such network interface or address",
+        zmq::Error::EADDRINUSE => "the address is already in use (another socket has bound it)",
+        zmq::Error::EADDRNOTAVAIL => "the address is not one of this machine's",
+        zmq::Error::ENOENT => "no such file or directory (the ipc path's directory)",
+        zmq::Error::EPROTONOSUPPORT => "this libzmq was built without that transport",
+        zmq::Error::ENOCOMPATPROTO => "that transport does not work with this socket type",
+        zmq::Error::EAFNOSUPPORT => "the address family is not supported here",
+        zmq::Error::EMTHREAD => "libzmq has no I/O thread left for it",
+        zmq::Error::EINVAL => "libzmq refuses the endpoint as invalid",
+        _ => match std::io::Error::from_raw_os_error(error.to_raw()).kind() {
+            ErrorKind::PermissionDenied => {
+                "permission denied (ports below 1024 need privileges; ipc needs a writable directory)"
+            }
+            _ => error.message(),
+        },
+    };
+    match error.name() {
+        Some(name) => format!("{words} ({name})"),
+        None => format!("{words} (errno {})", error.to_raw()),
+    }
 }
 
 /// Applies socket options; all must be set before bind/connect.

@@ -417,7 +417,7 @@ fn bad_arguments_fail_with_a_clear_message() {
             2,
             "did you mean tcp://127.0.0.1:5555?",
         ),
-        (&["pull", "-c", "tcp://localhost"], 2, "has no port"),
+        (&["pull", "-c", "tcp://localhost"], 2, "no port"),
         (
             &["pull", "-c", "tpc://127.0.0.1:1"],
             2,
@@ -439,10 +439,54 @@ fn bad_arguments_fail_with_a_clear_message() {
             2,
             "not a duration",
         ),
+        // Endpoints are checked per transport before libzmq sees them.
         (
             &["pull", "-b", "tcp://999.1.1.1:5"],
-            1,
-            "bind \"tcp://999.1.1.1:5\" failed",
+            2,
+            "\"999.1.1.1\" is not an IPv4 address",
+        ),
+        (
+            &["pull", "-b", "tcp://nonsense:xx"],
+            2,
+            "port \"xx\" is not a number",
+        ),
+        (
+            &["pull", "-b", "tcp://127.0.0.1:"],
+            2,
+            "no port after the colon",
+        ),
+        (
+            &["pull", "-b", "tcp://127.0.0.1:abc"],
+            2,
+            "port \"abc\" is not a number",
+        ),
+        (
+            &["pull", "-b", "tcp://127.0.0.1:-5"],
+            2,
+            "port \"-5\" is not a number",
+        ),
+        (
+            &["pull", "-b", "tcp://127.0.0.1:99999"],
+            2,
+            "port 99999 is out of range 0-65535",
+        ),
+        (
+            &["push", "-c", "tcp://127.0.0.1:*"],
+            2,
+            "port * (any free port) only works with --bind",
+        ),
+        (&["pull", "-b", "ipc://"], 2, "has no address after ipc://"),
+        (&["pull", "-b", "tcp://[::1]:*"], 2, "add --ipv6"),
+        (
+            &["pull", "-c", "inproc://"],
+            2,
+            "has no address after inproc://",
+        ),
+        // A separator that hex ids use would make printed ids unreadable.
+        (
+            &["router", "-b", "tcp://127.0.0.1:*", "-F", "x"],
+            2,
+            "--frame-separator contains 'x'",
         ),
     ];
     for (args, code, message) in cases {
@@ -529,4 +573,213 @@ fn pipe_over_ipv6_loopback() {
     let (status, out, err) = pull.finish();
     assert!(status.success(), "{err}");
     assert_eq!(out, vec!["six", "seven"]);
+}
+
+#[test]
+fn bind_and_connect_failures_are_explained_in_words() {
+    // No such interface: a bind resolves interface names, never DNS.
+    let (status, err) = run_to_end(&["pull", "-b", "tcp://nosuchif0:5555"]);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "cannot bind \"tcp://nosuchif0:5555\": no such network interface or address (ENODEV)"
+        ),
+        "{err}"
+    );
+    // The port is taken by another zmqcat.
+    let first = Proc::start(&["pull", "-b", "tcp://127.0.0.1:*"]);
+    let endpoint = first.bound_endpoint();
+    let (status, err) = run_to_end(&["pull", "-b", &endpoint]);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the address is already in use") && err.contains("(EADDRINUSE)"),
+        "{err}"
+    );
+    first.signal("TERM");
+    let (status, _, err) = first.finish();
+    assert!(status.success(), "{err}");
+}
+
+#[test]
+fn version_names_zmqcat_and_its_libzmq() {
+    let out = Command::new(env!("CARGO_BIN_EXE_zmqcat"))
+        .arg("--version")
+        .output()
+        .expect("run zmqcat --version");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(&format!("zmqcat {}\n", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    let (major, minor, patch) = zmq::version();
+    assert!(
+        text.contains(&format!("libzmq {major}.{minor}.{patch} with")),
+        "{text}"
+    );
+}
+
+#[test]
+fn router_reads_back_ids_that_look_like_hex() {
+    let mut router = Proc::start(&["router", "--bind", "tcp://127.0.0.1:*", "--count", "3"]);
+    let endpoint = router.bound_endpoint();
+    let ctx = zmq::Context::new();
+    let connect = |id: &[u8]| {
+        let dealer = ctx.socket(zmq::SocketType::Dealer).unwrap();
+        dealer.set_routing_id(id).unwrap();
+        dealer.set_rcvtimeo(20_000).unwrap();
+        dealer.set_linger(0).unwrap();
+        dealer.connect(&endpoint).unwrap();
+        dealer
+    };
+    // Four ASCII characters that look like hex, and the one byte 0xAB.
+    let text_id = connect(b"0xab");
+    text_id.send("ping", 0).unwrap();
+    assert_eq!(router.stdout_line(), "0x30786162\tping");
+    let byte_id = connect(&[0xab]);
+    byte_id.send("hi", 0).unwrap();
+    assert_eq!(router.stdout_line(), "0xab\thi");
+    // Typed back exactly as printed, each reaches its own peer.
+    router.write("0x30786162\tpong\n0xab\tyo\n");
+    assert_eq!(text_id.recv_bytes(0).expect("pong within 20 s"), b"pong");
+    assert_eq!(byte_id.recv_bytes(0).expect("yo within 20 s"), b"yo");
+    text_id.send("bye", 0).unwrap();
+    let (status, out, err) = router.finish();
+    assert!(status.success(), "{err}");
+    assert_eq!(out, vec!["0x30786162\tbye"]);
+    assert!(!err.contains("refused"), "{err}");
+}
+
+#[test]
+fn unanswered_request_is_a_failure() {
+    // A REP that takes requests and never answers; it says when it has one.
+    let (got_tx, got_rx) = mpsc::channel();
+    let (_peer, endpoint) = Peer::start(
+        zmq::SocketType::Rep,
+        |_| {},
+        move |event, _, _| {
+            if let Event::Message(request) = event {
+                let _ = got_tx.send(request.to_vecs());
+            }
+        },
+    );
+    let mut req = Proc::start(&["req", "--connect", &endpoint]);
+    req.write("hello?\n");
+    let request = got_rx.recv_timeout(WAIT).expect("the REP got the request");
+    assert_eq!(request, vec![b"hello?".to_vec()]);
+    req.signal("INT");
+    let (status, out, err) = req.finish();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(out.is_empty(), "{out:?}");
+    assert!(err.contains("0 of 1 requests answered"), "{err}");
+    assert!(err.contains("1 peer connected"), "{err}");
+    assert!(
+        err.contains("1 request was handed to libzmq but never answered"),
+        "{err}"
+    );
+}
+
+#[test]
+fn messages_for_nobody_are_not_reported_as_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let nobody = format!("ipc://{}", dir.path().join("nobody.sock").display());
+    let mut push = Proc::start(&["push", "--connect", &nobody, "--linger", "300ms"]);
+    push.write("1\n2\n3\n");
+    let (status, _, err) = push.finish();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("sent 3 messages"), "{err}");
+    assert!(err.contains("0 peers connected"), "{err}");
+    assert!(
+        err.contains("warning: 3 messages handed to libzmq, but no peer ever connected"),
+        "{err}"
+    );
+}
+
+#[test]
+fn push_to_a_listening_pull_reports_the_peer() {
+    let pull = Proc::start(&["pull", "-b", "tcp://127.0.0.1:*", "-n", "2", "-t", "20s"]);
+    let endpoint = pull.bound_endpoint();
+    let mut push = Proc::start(&["push", "-c", &endpoint]);
+    push.write("a\nb\n");
+    let (status, _, err) = push.finish();
+    assert!(status.success(), "{err}");
+    assert!(err.contains("1 peer connected"), "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    let (status, out, err) = pull.finish();
+    assert!(status.success(), "{err}");
+    assert_eq!(out, vec!["a", "b"]);
+    assert!(err.contains("received 2 messages (2 B)"), "{err}");
+    assert!(err.contains("; printed 2; 1 peer connected"), "{err}");
+}
+
+/// A child killed (by its PID) if the test fails before it exits.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+#[test]
+fn summary_counts_what_was_printed_after_stdout_closed() {
+    // As `zmqcat pull ... | head -1`: the reader takes one line and goes.
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_zmqcat"))
+            .args(["pull", "--bind", "tcp://127.0.0.1:*", "--timeout", "20s"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn zmqcat"),
+    );
+    let child = &mut child.0;
+    let mut stdout = child.stdout.take().unwrap();
+    let (stderr_lines, stderr_reader) = lines_of(child.stderr.take().unwrap());
+    let bound = stderr_lines.recv_timeout(WAIT).expect("zmqcat bound");
+    let endpoint = bound
+        .strip_prefix("zmqcat: bound to ")
+        .unwrap_or_else(|| panic!("{bound}"))
+        .to_owned();
+    let ctx = zmq::Context::new();
+    let push = ctx.socket(zmq::SocketType::Push).unwrap();
+    push.set_linger(0).unwrap();
+    push.set_sndtimeo(20_000).unwrap();
+    push.connect(&endpoint).unwrap();
+    push.send("first", 0).unwrap();
+    // Read exactly one line, byte by byte (a read blocks until zmqcat
+    // writes), then close the pipe as head does.
+    let mut line = Vec::new();
+    let mut byte = [0u8];
+    while line.last() != Some(&b'\n') {
+        stdout.read_exact(&mut byte).expect("zmqcat's first line");
+        line.push(byte[0]);
+    }
+    assert_eq!(line, b"first\n");
+    drop(stdout);
+    // Every later write fails, so nothing after "first" is printed.
+    for i in 0..300 {
+        push.send(format!("later {i}").as_str(), 0).unwrap();
+    }
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "zmqcat did not stop after its stdout closed"
+        );
+        // Polling a child's exit; no synchronisation rides on this pause.
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    stderr_reader.join().unwrap();
+    let err: Vec<String> = stderr_lines.try_iter().collect();
+    let err = err.join("\n");
+    assert!(status.success(), "{err}");
+    assert!(err.contains("stdout closed;"), "{err}");
+    assert!(err.contains("; printed 1; 1 peer connected"), "{err}");
 }
