@@ -475,6 +475,8 @@ fn bad_arguments_fail_with_a_clear_message() {
             2,
             "port * (any free port) only works with --bind",
         ),
+        (&["pull", "-b", ":abc"], 2, "has no transport"),
+        (&["pull", "-b", ":-5"], 2, "has no transport"),
         (&["pull", "-b", "ipc://"], 2, "has no address after ipc://"),
         (&["pull", "-b", "tcp://[::1]:*"], 2, "add --ipv6"),
         (
@@ -515,6 +517,10 @@ fn help_teaches_with_examples() {
         "--frame-separator",
         "router",
         "EXIT STATUS",
+        "ENDPOINTS",
+        "ROUTING IDS",
+        "0x30786162",
+        "WHAT \"SENT\" MEANS",
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }
