@@ -46,7 +46,8 @@ not confirm delivery; zmqcat says what it can know: for REQ, how many
 requests were answered; for tcp and ipc, how many peers connected (per the
 socket monitor). After stdin ends with messages handed over and no peer
 yet, it waits up to --linger for one. \"printed\" counts messages written to
-stdout in full (fewer than received when stdout closed early).
+stdout in full: fewer than received when stdout closed early (what a reader
+such as head took from the pipe but did not show, zmqcat cannot see).
 
 EXIT STATUS: 0 on a normal end (stdin finished, --count reached, --timeout
 without --count, Ctrl-C or SIGTERM), 1 when something failed: --timeout

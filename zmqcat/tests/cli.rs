@@ -215,7 +215,9 @@ fn push_pipes_lines_to_pull_over_tcp() {
     ]);
     let endpoint = pull.bound_endpoint();
     assert!(endpoint.starts_with("tcp://127.0.0.1:"), "{endpoint}");
-    let mut push = Proc::start(&["push", "--connect", &endpoint]);
+    let mut push = Proc::start(&["push", "--connect", &endpoint, "--linger", "20s"]);
+    // --linger 20s above: stdin ends before the handshake may be done, and
+    // zmqcat waits for the peer up to the linger; a busy machine gets time.
     let input: String = (1..=100).map(|i| format!("line {i}\n")).collect();
     push.write(&input);
     let (push_status, _, push_err) = push.finish();
@@ -236,7 +238,9 @@ fn multipart_with_delimiters_over_ipc_as_json_and_hex() {
         "pull", "-b", &endpoint, "-n", "3", "-t", "20s", "--format", "json",
     ]);
     pull.bound_endpoint();
-    let mut push = Proc::start(&["push", "-c", &endpoint, "-d", "\\0", "-F", "|"]);
+    let mut push = Proc::start(&[
+        "push", "-c", &endpoint, "-d", "\\0", "-F", "|", "--linger", "20s",
+    ]);
     push.write("topic|{\"a\": 1}\0single\0tab\there|\u{e9}|\0");
     let (push_status, _, push_err) = push.finish();
     assert!(push_status.success(), "{push_err}");
@@ -255,7 +259,7 @@ fn multipart_with_delimiters_over_ipc_as_json_and_hex() {
     let endpoint = format!("ipc://{}", dir.path().join("hex.sock").display());
     let pull = Proc::start(&["pull", "-b", &endpoint, "-n", "1", "-f", "hex", "-F", " "]);
     pull.bound_endpoint();
-    let mut push = Proc::start(&["push", "-c", &endpoint, "-F", ","]);
+    let mut push = Proc::start(&["push", "-c", &endpoint, "-F", ",", "--linger", "20s"]);
     push.write("AB,\n");
     push.finish();
     let (status, out, _) = pull.finish();
@@ -475,6 +479,8 @@ fn bad_arguments_fail_with_a_clear_message() {
             2,
             "port * (any free port) only works with --bind",
         ),
+        (&["pull", "-b", ":abc"], 2, "has no transport"),
+        (&["pull", "-b", ":-5"], 2, "has no transport"),
         (&["pull", "-b", "ipc://"], 2, "has no address after ipc://"),
         (&["pull", "-b", "tcp://[::1]:*"], 2, "add --ipv6"),
         (
@@ -515,6 +521,10 @@ fn help_teaches_with_examples() {
         "--frame-separator",
         "router",
         "EXIT STATUS",
+        "ENDPOINTS",
+        "ROUTING IDS",
+        "0x30786162",
+        "WHAT \"SENT\" MEANS",
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }
@@ -566,7 +576,7 @@ fn pipe_over_ipv6_loopback() {
         eprintln!("skipping: cannot bind [::1]: {line}");
         return;
     };
-    let mut push = Proc::start(&["push", "--ipv6", "-c", endpoint]);
+    let mut push = Proc::start(&["push", "--ipv6", "-c", endpoint, "--linger", "20s"]);
     push.write("six\nseven\n");
     let (status, _, err) = push.finish();
     assert!(status.success(), "{err}");
@@ -699,7 +709,9 @@ fn messages_for_nobody_are_not_reported_as_delivered() {
 fn push_to_a_listening_pull_reports_the_peer() {
     let pull = Proc::start(&["pull", "-b", "tcp://127.0.0.1:*", "-n", "2", "-t", "20s"]);
     let endpoint = pull.bound_endpoint();
-    let mut push = Proc::start(&["push", "-c", &endpoint]);
+    // A long --linger: zmqcat waits for the peer's handshake at most that
+    // long after stdin ends, and no longer than the handshake takes.
+    let mut push = Proc::start(&["push", "-c", &endpoint, "--linger", "20s"]);
     push.write("a\nb\n");
     let (status, _, err) = push.finish();
     assert!(status.success(), "{err}");
