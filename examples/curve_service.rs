@@ -127,14 +127,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         if let Event::Message(reply) = event {
             state.replies += 1;
             println!("client: {}", reply.frame_str(0).unwrap_or("<binary>"));
-            if state.replies < REQUESTS {
-                if let Err(e) = state
+            if state.replies < REQUESTS
+                && let Err(e) = state
                     .client
                     .try_send(format!("request {}", state.replies + 1))
-                {
-                    eprintln!("client: {e}");
-                    state.stop.stop();
-                }
+            {
+                eprintln!("client: {e}");
+                state.stop.stop();
             }
             state.maybe_stop();
         }

@@ -116,7 +116,7 @@ fn start_server(ctx: &zmq::Context, handle: &LoopHandle<'_, State>) -> Result<St
         state.rng ^= state.rng << 17;
         // Drop about one request in three, never so many in a row that the
         // client runs out of retries: the run must end the same way each time.
-        if state.rng % 3 == 0 && state.dropped_in_a_row < RETRIES - 1 {
+        if state.rng.is_multiple_of(3) && state.dropped_in_a_row < RETRIES - 1 {
             state.dropped += 1;
             state.dropped_in_a_row += 1;
             println!(

@@ -76,10 +76,10 @@ fn main() -> Result<(), BoxError> {
         let text = msg.frame_str(0).unwrap_or("");
         if text.starts_with("ready") {
             sink.ready += 1;
-            if sink.ready == WORKERS {
-                if let Some(go) = sink.go.take() {
-                    let _ = go.send(());
-                }
+            if sink.ready == WORKERS
+                && let Some(go) = sink.go.take()
+            {
+                let _ = go.send(());
             }
             return;
         }

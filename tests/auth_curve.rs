@@ -193,10 +193,10 @@ impl Drop for Relay {
     fn drop(&mut self) {
         // The pumps end when the zmq sockets close (end of stream); the test
         // drops those first. Don't join from a failing test's unwind.
-        if !std::thread::panicking() {
-            if let Some(acceptor) = self.acceptor.take() {
-                let _ = acceptor.join();
-            }
+        if !std::thread::panicking()
+            && let Some(acceptor) = self.acceptor.take()
+        {
+            let _ = acceptor.join();
         }
     }
 }

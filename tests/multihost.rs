@@ -146,7 +146,7 @@ fn multihost_role() {
                     sink.seen[task as usize] += 1;
                     if sink.seen[task as usize] == 1 {
                         sink.distinct += 1;
-                        if sink.distinct % 500 == 0 {
+                        if sink.distinct.is_multiple_of(500) {
                             println!("PROGRESS {}", sink.distinct);
                         }
                     } else {
@@ -406,10 +406,9 @@ fn multihost_pipeline_survives_link_down() {
         if let Some(n) = line
             .strip_prefix("PROGRESS ")
             .and_then(|n| n.parse::<u64>().ok())
+            && n >= TASKS / 4
         {
-            if n >= TASKS / 4 {
-                break n;
-            }
+            break n;
         }
     };
     ip(&["-n", &b, "link", "set", &ab_b, "down"]).expect("link down");

@@ -116,7 +116,7 @@ fn reliability_slow_consumer_backpressure() {
         if received == CONSUME / 4 {
             rss_warm = rss_bytes();
         }
-        if received > CONSUME / 4 && received % 100 == 0 {
+        if received > CONSUME / 4 && received.is_multiple_of(100) {
             rss_peak = rss_peak.max(rss_bytes());
         }
         thread::sleep(Duration::from_micros(500));
@@ -408,7 +408,7 @@ fn reliability_remove_reinsert_close_and_drop() {
         }
         // Every 2,000 messages, take the source out of the loop for a few
         // batches (it keeps its queue), then put it back.
-        if next % 2_000 == 0 {
+        if next.is_multiple_of(2_000) {
             if let Some(t) = token.take() {
                 handle.remove(t);
                 removals += 1;

@@ -97,12 +97,12 @@ fn reliability_restart_peer() {
             let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
             router
                 .insert(&event_loop.handle(), |event, socket, _| {
-                    if let Event::Message(msg) = event {
-                        if let Err(e) = socket.send(msg) {
-                            // Reported, not silently dropped; the parent
-                            // counts the missing reply.
-                            eprintln!("peer: reply not queued: {e}");
-                        }
+                    if let Event::Message(msg) = event
+                        && let Err(e) = socket.send(msg)
+                    {
+                        // Reported, not silently dropped; the parent
+                        // counts the missing reply.
+                        eprintln!("peer: reply not queued: {e}");
                     }
                 })
                 .unwrap();

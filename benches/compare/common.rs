@@ -48,7 +48,7 @@ impl Transport {
 
 /// A size as the table prints it: `16B`, `1K`, `64K`.
 pub fn size_name(size: usize) -> String {
-    if size >= 1024 && size % 1024 == 0 {
+    if size >= 1024 && size.is_multiple_of(1024) {
         format!("{}K", size / 1024)
     } else {
         format!("{size}B")

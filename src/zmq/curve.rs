@@ -71,7 +71,7 @@ fn decode_key(z85: &[c_char; 41]) -> Result<[u8; 32]> {
 /// Encodes bytes as Z85 text. The length must be a multiple of 4
 /// (`EINVAL` otherwise).
 pub fn z85_encode(data: &[u8]) -> Result<String> {
-    if data.len() % 4 != 0 {
+    if !data.len().is_multiple_of(4) {
         return Err(Error::EINVAL);
     }
     let mut text = vec![0u8; data.len() / 4 * 5 + 1];
@@ -89,7 +89,7 @@ pub fn z85_encode(data: &[u8]) -> Result<String> {
 /// Decodes Z85 text. The length must be a multiple of 5, and every
 /// character in the alphabet (`EINVAL` otherwise).
 pub fn z85_decode(text: &str) -> Result<Vec<u8>> {
-    if text.len() % 5 != 0 {
+    if !text.len().is_multiple_of(5) {
         return Err(Error::EINVAL);
     }
     let c_text = CString::new(text).map_err(|_| Error::EINVAL)?;
