@@ -72,7 +72,7 @@ use calloop::{EventSource, LoopHandle, PostAction, Readiness, RegistrationToken,
 pub use event::{EventKind, EventMask, MonitorEvent, ProtocolError};
 
 use crate::error::{Error, InsertError, Result};
-use crate::source::{Event, ZmqSource};
+use crate::source::{Closed, Event, ZmqSource};
 use crate::stats::Stats;
 use crate::zmq;
 
@@ -137,6 +137,17 @@ impl Monitor {
     /// The monitor socket's counters (`messages_in` counts events).
     pub fn stats(&self) -> Stats {
         self.source.stats()
+    }
+
+    /// Closes the monitor outside a loop and hands back its PAIR socket, as
+    /// [`ZmqSource::close`] does, so you choose where it is dropped. A
+    /// dropped monitor's socket is closed on a background thread; when it is
+    /// the last socket of its context, that thread then terminates the
+    /// context, possibly after your `main` has returned. Close the monitor
+    /// (and drop its socket) before your last context handle when the
+    /// context's termination must happen on your thread.
+    pub fn close(self) -> Closed {
+        self.source.close()
     }
 
     /// Inserts the monitor into a loop with `callback`, which gets each
