@@ -73,6 +73,8 @@ macro_rules! counters {
     };
 }
 
+// For the authenticator's counters (feature `auth`).
+#[cfg_attr(not(feature = "auth"), allow(unused_imports))]
 pub(crate) use counters;
 
 counters! {
