@@ -347,7 +347,11 @@ impl Outbox {
 
     /// A close asked for through [`Sender::close_source`], if one is waiting.
     pub(crate) fn take_close_request(&self) -> Option<Duration> {
-        if !self.shared.close_asked.swap(false, Ordering::Acquire) {
+        // A plain load first: the swap is a locked instruction, and this
+        // runs every dispatch.
+        if !self.shared.close_asked.load(Ordering::Relaxed)
+            || !self.shared.close_asked.swap(false, Ordering::Acquire)
+        {
             return None;
         }
         self.shared.lock().close_request.take()

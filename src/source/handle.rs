@@ -30,6 +30,9 @@ pub struct SocketHandle {
     outbox: Outbox,
     paused: bool,
     can_recv: bool,
+    /// `can_recv && !paused && close_request.is_none()`, kept in one field
+    /// because the receive loop reads it once per message.
+    receiving: bool,
     tally: Tally,
     /// Set after any operation that may change `ZMQ_EVENTS` without an edge.
     /// A `Cell` because handing out `&zmq::Socket` counts as such an
@@ -53,6 +56,7 @@ impl SocketHandle {
             outbox,
             paused: false,
             can_recv: socket_type.can_recv(),
+            receiving: socket_type.can_recv(),
             tally: Tally::default(),
             needs_check: Cell::new(true),
             received: Multipart::new(),
@@ -189,6 +193,7 @@ impl SocketHandle {
     /// pushed back on, per the socket type's HWM rule). Sending goes on.
     pub fn pause_recv(&mut self) {
         self.paused = true;
+        self.receiving = false;
     }
 
     /// Starts receiving again after [`pause_recv`](Self::pause_recv).
@@ -199,6 +204,7 @@ impl SocketHandle {
     /// up waiting messages on the next loop iteration, with no new edge needed.
     pub fn resume_recv(&mut self) {
         self.paused = false;
+        self.receiving = self.can_recv && self.close_request.is_none();
         // Messages may have arrived while paused without a new edge to come.
         self.needs_check.set(true);
     }
@@ -231,6 +237,7 @@ impl SocketHandle {
             Some(earlier) => earlier.min(flush_timeout),
             None => flush_timeout,
         });
+        self.receiving = false;
         self.outbox.stop_accepting();
     }
 
@@ -263,7 +270,7 @@ impl SocketHandle {
     /// True when the callback wants messages now.
     #[inline(always)]
     pub(super) fn wants_messages(&self) -> bool {
-        self.can_recv && !self.paused && self.close_request.is_none()
+        self.receiving
     }
 
     /// Marks that `ZMQ_EVENTS` must be read before the loop sleeps.
@@ -366,6 +373,7 @@ impl SocketHandle {
     /// Stops receiving for good (the source is closing).
     pub(super) fn stop_receiving(&mut self) {
         self.can_recv = false;
+        self.receiving = false;
         self.outbox.stop_accepting();
     }
 
