@@ -86,7 +86,7 @@ pub use error::{Error, InsertError, Result, SendError};
 pub use message::{IntoFrames, Multipart};
 #[cfg(feature = "monitor")]
 pub use monitor::{Monitor, MonitorEvent};
-pub use outbox::{SendFailure, Sender};
+pub use outbox::{Permit, Reserve, SendFailure, Sender, SourceClosed};
 pub use source::{
     Builder, Closed, DEFAULT_BUDGET, DEFAULT_OUTBOX_CAPACITY, Event, Fatal, InPlace, Owned,
     ReceiveMode, Received, SocketHandle, ZmqSource,

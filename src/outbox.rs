@@ -23,12 +23,37 @@
 //! only the loop drains the outbox, so waiting on the loop's own thread would
 //! never end, and they refuse with [`SendError::WouldDeadlock`] there.
 //!
+//! [`Sender::reserve`] is the async form: a future, for any executor on any
+//! thread, that resolves to a [`Permit`] once there is room; the permit then
+//! queues one message without waiting. Dropping the future loses nothing (it
+//! holds no message), and a permit dropped unused gives its place back, so a
+//! `select!` or a timeout around it is safe:
+//!
+//! ```
+//! # use calloop_zmq::{zmq, ZmqSource};
+//! # let ctx = zmq::Context::new();
+//! # let source = ZmqSource::new(ctx.socket(zmq::SocketType::Push)?)?;
+//! let sender = source.sender();
+//! async fn produce(sender: calloop_zmq::Sender) -> Result<(), Box<dyn std::error::Error>> {
+//!     for i in 0..3 {
+//!         let permit = sender.reserve().await?; // waits while the outbox is full
+//!         permit.send(format!("job {i}"))?;      // never waits
+//!     }
+//!     Ok(())
+//! }
+//! # drop(produce(sender));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! The loop is woken once per batch: the first message queued after the loop
 //! last took the queue pings it, later ones ride along.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
@@ -80,12 +105,26 @@ struct Queue {
     wake_pending: bool,
     /// Threads blocked in `send`/`flush`; notify only when someone listens.
     waiters: usize,
+    /// Places held by [`Permit`]s: counted in the depth, so the capacity
+    /// bounds them too.
+    reserved: usize,
+    /// Tasks waiting in [`Sender::reserve`], by the id of their future.
+    tasks: Vec<(u64, Waker)>,
+    /// The id the next waiting `reserve` future gets.
+    next_task: u64,
     loop_thread: Option<ThreadId>,
 }
 
 impl Queue {
     fn depth(&self) -> usize {
-        self.items.len() + self.held
+        self.items.len() + self.held + self.reserved
+    }
+
+    /// Wakes every task waiting for room (they re-check under the lock).
+    fn wake_tasks(&mut self) {
+        for (_, waker) in self.tasks.drain(..) {
+            waker.wake();
+        }
     }
 }
 
@@ -155,6 +194,9 @@ impl Outbox {
                 close_request: None,
                 wake_pending: false,
                 waiters: 0,
+                reserved: 0,
+                tasks: Vec::new(),
+                next_task: 0,
                 loop_thread: None,
             }),
             room: Condvar::new(),
@@ -211,8 +253,11 @@ impl Outbox {
         let freed = q.held > self.exact();
         q.held = self.exact();
         self.shared.record_depth(q);
-        if freed && q.waiters > 0 {
-            self.shared.room.notify_all();
+        if freed {
+            if q.waiters > 0 {
+                self.shared.room.notify_all();
+            }
+            q.wake_tasks();
         }
     }
 
@@ -343,6 +388,7 @@ impl Outbox {
         let mut q = self.shared.lock();
         q.closed = true;
         self.shared.room.notify_all();
+        q.wake_tasks();
     }
 
     /// A close asked for through [`Sender::close_source`], if one is waiting.
@@ -371,6 +417,7 @@ impl Outbox {
         all.extend(self.refused.drain(..).map(|f| f.message));
         self.shared.record_depth(&mut q);
         self.shared.room.notify_all();
+        q.wake_tasks();
         all
     }
 }
@@ -520,12 +567,54 @@ impl Sender {
             None => flush_timeout,
         });
         self.shared.close_asked.store(true, Ordering::Release);
+        q.wake_tasks();
         // The loop must look even if a wake-up for messages is on its way
         // (it clears the flag only after taking the request).
         q.wake_pending = false;
         self.shared.wake(&mut q);
         self.shared.room.notify_all();
         true
+    }
+
+    /// Waits, without blocking the thread, for room in the outbox and
+    /// reserves one place: the returned [`Permit`] then sends one message
+    /// without waiting and without failing for lack of room. For async code
+    /// on any executor and any thread, the loop's included.
+    ///
+    /// **Cancellation-safe**: the future holds no message, so dropping it
+    /// (in a `select!`, on a timeout) loses nothing; a place it had not
+    /// reserved yet is never taken, and a [`Permit`] dropped unused gives its
+    /// place back. The reserved place counts against the capacity like a
+    /// queued message.
+    ///
+    /// Fails with [`SourceClosed`] once the source accepts no more messages.
+    pub fn reserve(&self) -> Reserve<'_> {
+        Reserve {
+            sender: self,
+            task: None,
+        }
+    }
+
+    /// Reserves a place if there is one now; see [`reserve`](Self::reserve).
+    /// `Ok(None)` when the outbox is full.
+    pub fn try_reserve(&self) -> Result<Option<Permit>, SourceClosed> {
+        let mut q = self.shared.lock();
+        self.reserve_locked(&mut q)
+    }
+
+    fn reserve_locked(&self, q: &mut Queue) -> Result<Option<Permit>, SourceClosed> {
+        if q.closed {
+            return Err(SourceClosed);
+        }
+        if q.depth() >= self.shared.capacity {
+            return Ok(None);
+        }
+        q.reserved += 1;
+        self.shared.record_depth(q);
+        Ok(Some(Permit {
+            shared: self.shared.clone(),
+            used: false,
+        }))
     }
 
     /// Messages queued and not yet handed to libzmq. While a dispatch runs,
@@ -564,5 +653,116 @@ impl std::fmt::Debug for Sender {
             .field("capacity", &self.shared.capacity)
             .field("closed", &q.closed)
             .finish()
+    }
+}
+
+/// The source accepts no more messages (it was closed, dropped, broken, or
+/// asked to close): what [`Sender::reserve`] says instead of a [`Permit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the source accepts no more messages (closed, dropped, broken or closing)")]
+pub struct SourceClosed;
+
+/// The future of [`Sender::reserve`]: resolves to a [`Permit`] once the
+/// outbox has room. Dropping it loses nothing.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Reserve<'a> {
+    sender: &'a Sender,
+    /// This future's entry in the waiting list, once it had to wait.
+    task: Option<u64>,
+}
+
+impl Future for Reserve<'_> {
+    type Output = Result<Permit, SourceClosed>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let sender = self.sender;
+        let mut q = sender.shared.lock();
+        if let Some(id) = self.task.take() {
+            q.tasks.retain(|(task, _)| *task != id);
+        }
+        match sender.reserve_locked(&mut q) {
+            Err(closed) => Poll::Ready(Err(closed)),
+            Ok(Some(permit)) => Poll::Ready(Ok(permit)),
+            Ok(None) => {
+                // Woken when the loop makes room, a permit is given back, or
+                // the source stops accepting; the check is then made again.
+                let id = q.next_task;
+                q.next_task += 1;
+                q.tasks.push((id, cx.waker().clone()));
+                drop(q);
+                self.task = Some(id);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for Reserve<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.task {
+            self.sender
+                .shared
+                .lock()
+                .tasks
+                .retain(|(task, _)| *task != id);
+        }
+    }
+}
+
+impl std::fmt::Debug for Reserve<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reserve")
+            .field("waiting", &self.task.is_some())
+            .finish()
+    }
+}
+
+/// One reserved place in a source's outbox, from [`Sender::reserve`]:
+/// [`send`](Self::send) queues a message there without waiting. Dropped
+/// unused, it gives the place back.
+#[must_use = "a permit holds a place in the outbox until it is used or dropped"]
+pub struct Permit {
+    shared: Arc<Shared>,
+    used: bool,
+}
+
+impl Permit {
+    /// Queues `msg` in the reserved place. Never waits and never fails for
+    /// lack of room; hands the message back in [`SendError::Closed`] if the
+    /// source stopped accepting since the place was reserved.
+    pub fn send(mut self, msg: impl Into<Multipart>) -> Result<(), SendError> {
+        let msg = msg.into();
+        let mut q = self.shared.lock();
+        self.used = true;
+        q.reserved -= 1;
+        if q.closed {
+            self.shared.record_depth(&mut q);
+            q.wake_tasks();
+            return Err(SendError::Closed(msg));
+        }
+        // The place moves from reserved to queued: the depth is unchanged.
+        self.shared.push(&mut q, msg);
+        Ok(())
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if self.used {
+            return;
+        }
+        let mut q = self.shared.lock();
+        q.reserved -= 1;
+        self.shared.record_depth(&mut q);
+        if q.waiters > 0 {
+            self.shared.room.notify_all();
+        }
+        q.wake_tasks();
+    }
+}
+
+impl std::fmt::Debug for Permit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Permit").finish_non_exhaustive()
     }
 }

@@ -12,21 +12,7 @@ use calloop_zmq::calloop::timer::{TimeoutAction, Timer};
 use calloop_zmq::calloop::{Dispatcher, EventLoop};
 use calloop_zmq::{Event, SendError, SocketHandle, ZmqSource, zmq};
 use proptest::prelude::*;
-use support::WAIT;
-
-/// A PUSH source with no peer (and no pipe until one connects): every
-/// message it is given stays queued in its outbox.
-fn stuck_push(ctx: &zmq::Context, capacity: usize) -> ZmqSource {
-    let socket = ctx.socket(zmq::SocketType::Push).unwrap();
-    socket.set_immediate(true).unwrap();
-    socket.set_linger(0).unwrap();
-    let source = ZmqSource::builder(socket)
-        .outbox_capacity(capacity)
-        .build()
-        .unwrap();
-    source.connect("tcp://127.0.0.1:1").unwrap(); // nobody listens
-    source
-}
+use support::{WAIT, stuck_push};
 
 #[test]
 fn handler_sends_and_sender_sends_share_one_capacity() {

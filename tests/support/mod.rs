@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::EventLoop;
-use calloop_zmq::{Event, SocketHandle, zmq};
+use calloop_zmq::{Event, SocketHandle, ZmqSource, zmq};
 
 /// A boxed callback, for sources inserted through a `calloop::Dispatcher`.
 pub type Callback<D> = Box<dyn FnMut(Event, &mut SocketHandle, &mut D)>;
@@ -49,4 +49,18 @@ pub fn recv_within(socket: &zmq::Socket, what: &str) -> Vec<Vec<u8>> {
         "timed out after {WAIT:?} waiting for: {what}"
     );
     socket.recv_multipart(0).expect("recv")
+}
+
+/// A PUSH source with no peer (and no pipe until one connects, linger 0):
+/// every message it is given stays queued in its outbox.
+pub fn stuck_push(ctx: &zmq::Context, capacity: usize) -> ZmqSource {
+    let socket = ctx.socket(zmq::SocketType::Push).unwrap();
+    socket.set_immediate(true).unwrap();
+    socket.set_linger(0).unwrap();
+    let source = ZmqSource::builder(socket)
+        .outbox_capacity(capacity)
+        .build()
+        .unwrap();
+    source.connect("tcp://127.0.0.1:1").unwrap(); // nobody listens
+    source
 }
