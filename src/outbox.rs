@@ -519,7 +519,8 @@ impl Sender {
     /// **Blocks** until the loop has handed every queued message to libzmq
     /// (or back to the user as failed), or `timeout` passes. The loop must be
     /// running on another thread. Fails with [`Error::FlushTimeout`] naming how
-    /// many messages remain. Returns `Ok` once the source has ended (closed,
+    /// many messages remain (a place held by an unused [`Permit`] counts as
+    /// one). Returns `Ok` once the source has ended (closed,
     /// dropped or broken): whatever was left went back to the user through
     /// [`ZmqSource::close`](crate::ZmqSource::close),
     /// [`Event::Closed`](crate::Event::Closed) or
