@@ -52,7 +52,10 @@
 //! ## Where things are
 //! - [`ZmqSource`]: the event source; [`SocketHandle`]: what the callback
 //!   acts through; [`Event`]: what it receives.
-//! - [`Sender`]: the thread-safe outbox handle.
+//! - [`Sender`]: the thread-safe outbox handle; [`Sender::reserve`] is its
+//!   awaitable, cancellation-safe send.
+//! - [`AsyncSocket`]: a source behind a bounded inbox, for futures on the
+//!   loop's thread (`recv().await`).
 //! - [`Multipart`]: a whole message.
 //! - [`Stats`]: counters readable at any time.
 //! - [`mod@zmq`]: the libzmq binding underneath (contexts, sockets, frames,
@@ -67,7 +70,8 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 // Modules depend one way: zmq (the binding) <- message <- wire <- outbox
-// <- source <- monitor / auth; stats is a leaf.
+// <- source <- monitor / auth / async_socket; stats is a leaf.
+pub mod async_socket;
 #[cfg(feature = "auth")]
 pub mod auth;
 mod error;
@@ -80,6 +84,7 @@ mod stats;
 mod wire;
 pub mod zmq;
 
+pub use async_socket::{AsyncSocket, RecvError};
 #[cfg(feature = "auth")]
 pub use auth::{AuthConfig, Authenticator};
 pub use error::{Error, InsertError, Result, SendError};

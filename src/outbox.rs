@@ -618,6 +618,12 @@ impl Sender {
         }))
     }
 
+    /// Wakes the loop for this source's next dispatch (the async inbox uses
+    /// it to resume receiving).
+    pub(crate) fn wake_loop(&self) {
+        self.shared.ping.ping();
+    }
+
     /// Messages queued and not yet handed to libzmq. While a dispatch runs,
     /// messages it already sent may still count until it ends.
     pub fn len(&self) -> usize {

@@ -1,0 +1,297 @@
+//! A socket on the loop as futures: `recv().await` for whole messages, a
+//! bounded inbox that pauses receiving when nobody awaits, and the outbox's
+//! [`Sender::reserve`] for sends.
+//!
+//! [`AsyncSocket::insert`] puts a [`ZmqSource`] into a loop behind an inbox
+//! of a fixed size. Futures running on the loop's thread (calloop's
+//! executor, or any executor driven there) await
+//! [`recv`](AsyncSocket::recv); when the inbox is full the source stops
+//! receiving, so libzmq's high-water mark pushes back on the peer instead of
+//! memory growing. Sends go through the [`Sender`] ([`AsyncSocket::sender`]),
+//! whose [`reserve`](Sender::reserve) waits for room without blocking.
+//!
+//! # Cancellation
+//! - [`recv`](AsyncSocket::recv) is cancellation-safe: a message leaves the
+//!   inbox only in the poll that returns it, so a `recv` future dropped in a
+//!   `select!` loses nothing; the message waits for the next `recv`.
+//! - [`Sender::reserve`] is cancellation-safe (it holds no message); the
+//!   [`Permit`](crate::Permit) it gives then sends without waiting.
+//!
+//! ```
+//! use std::time::Duration;
+//! use calloop_zmq::calloop::{EventLoop, futures::executor};
+//! use calloop_zmq::{zmq, AsyncSocket, ZmqSource};
+//!
+//! let ctx = zmq::Context::new();
+//! let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull)?)?;
+//! pull.bind("inproc://async-doc")?;
+//! let push = ctx.socket(zmq::SocketType::Push)?;
+//! push.connect("inproc://async-doc")?;
+//! push.send("hello", 0)?;
+//!
+//! let mut event_loop: EventLoop<Option<String>> = EventLoop::try_new()?;
+//! let socket = AsyncSocket::insert(pull, &event_loop.handle(), 16)?;
+//! let (exec, scheduler) = executor()?;
+//! event_loop
+//!     .handle()
+//!     .insert_source(exec, |text, _, got| *got = Some(text))
+//!     .map_err(|e| e.error)?;
+//! scheduler.schedule(async move {
+//!     let msg = socket.recv().await.expect("the socket is open");
+//!     msg.frame_str(0).unwrap_or_default().to_owned()
+//! })?;
+//! let mut got = None;
+//! for _ in 0..100 {
+//!     if got.is_some() {
+//!         break;
+//!     }
+//!     event_loop.dispatch(Duration::from_millis(50), &mut got)?;
+//! }
+//! assert_eq!(got.as_deref(), Some("hello"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use calloop::{EventSource, LoopHandle, PostAction, Readiness, Token};
+
+use crate::error::{Error, InsertError};
+use crate::message::Multipart;
+use crate::outbox::{SendFailure, Sender};
+use crate::source::{Closed, Event, Fatal, ZmqSource};
+
+/// Why [`AsyncSocket::recv`] has no message to give.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RecvError {
+    /// The source closed as asked ([`AsyncSocket::close`]): here are its
+    /// socket and what did not go out. Said once; later calls say
+    /// [`Ended`](Self::Ended).
+    Closed(Closed),
+    /// The socket broke: the error and what did not go out. Said once; later
+    /// calls say [`Ended`](Self::Ended).
+    Fatal(Fatal),
+    /// The source ended and its last words were already handed out.
+    Ended,
+}
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvError::Closed(_) => f.write_str("the socket was closed"),
+            RecvError::Fatal(fatal) => write!(f, "the socket failed: {}", fatal.error),
+            RecvError::Ended => f.write_str("the socket has ended"),
+        }
+    }
+}
+
+impl std::error::Error for RecvError {}
+
+/// What the source and the futures share (all on the loop's thread).
+struct Inbox {
+    messages: VecDeque<Multipart>,
+    capacity: usize,
+    /// The tasks awaiting `recv` (usually one).
+    wakers: Vec<Waker>,
+    /// Receiving is paused because the inbox is full.
+    paused: bool,
+    /// A wake-up to resume receiving is on its way.
+    resume_pinged: bool,
+    /// Queued messages libzmq refused, handed back by `take_refused`.
+    refused: Vec<SendFailure>,
+    /// How the source ended, until `recv` hands it out.
+    ended: Option<RecvError>,
+}
+
+impl Inbox {
+    fn wake(&mut self) {
+        for waker in self.wakers.drain(..) {
+            waker.wake();
+        }
+    }
+}
+
+/// A ZeroMQ socket in a calloop loop, driven from futures on the loop's
+/// thread. See the [module docs](self).
+pub struct AsyncSocket {
+    inbox: Rc<RefCell<Inbox>>,
+    sender: Sender,
+}
+
+impl AsyncSocket {
+    /// Inserts `source` into the loop behind an inbox of `inbox_capacity`
+    /// messages (at least 1) and returns the socket's async side. On failure
+    /// the source comes back in the [`InsertError`].
+    pub fn insert<D>(
+        source: ZmqSource,
+        handle: &LoopHandle<'_, D>,
+        inbox_capacity: usize,
+    ) -> Result<AsyncSocket, InsertError<ZmqSource>> {
+        if inbox_capacity == 0 {
+            let why = Error::InvalidArgument("inbox capacity must be at least 1".into());
+            return Err(InsertError::new(source, why.into()));
+        }
+        let inbox = Rc::new(RefCell::new(Inbox {
+            messages: VecDeque::with_capacity(inbox_capacity),
+            capacity: inbox_capacity,
+            wakers: Vec::new(),
+            paused: false,
+            resume_pinged: false,
+            refused: Vec::new(),
+            ended: None,
+        }));
+        let sender = source.sender();
+        let feeder = Feeder {
+            source,
+            inbox: inbox.clone(),
+        };
+        handle
+            .insert_source(feeder, |(), &mut (), _| {})
+            .map_err(|e| InsertError::new(e.inserted.source, e.error))?;
+        Ok(AsyncSocket { inbox, sender })
+    }
+
+    /// The next whole message. Cancellation-safe: see the
+    /// [module docs](self#cancellation).
+    pub fn recv(&self) -> Recv<'_> {
+        Recv { socket: self }
+    }
+
+    /// Messages waiting in the inbox now (never more than its capacity).
+    pub fn buffered(&self) -> usize {
+        self.inbox.borrow().messages.len()
+    }
+
+    /// The outbox's thread-safe handle: [`Sender::reserve`] is the
+    /// awaitable, cancellation-safe send.
+    pub fn sender(&self) -> &Sender {
+        &self.sender
+    }
+
+    /// Queued messages libzmq refused since the last call, handed back.
+    pub fn take_refused(&self) -> Vec<SendFailure> {
+        std::mem::take(&mut self.inbox.borrow_mut().refused)
+    }
+
+    /// Asks the source to flush for at most `flush_timeout` and close; the
+    /// next [`recv`](Self::recv) with an empty inbox then says
+    /// [`RecvError::Closed`] with the socket. Never blocks.
+    pub fn close(&self, flush_timeout: std::time::Duration) -> bool {
+        self.sender.close_source(flush_timeout)
+    }
+}
+
+impl fmt::Debug for AsyncSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inbox = self.inbox.borrow();
+        f.debug_struct("AsyncSocket")
+            .field("buffered", &inbox.messages.len())
+            .field("inbox_capacity", &inbox.capacity)
+            .field("paused", &inbox.paused)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`AsyncSocket::recv`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Recv<'a> {
+    socket: &'a AsyncSocket,
+}
+
+impl Future for Recv<'_> {
+    type Output = Result<Multipart, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let socket = self.socket;
+        let mut inbox = socket.inbox.borrow_mut();
+        if let Some(msg) = inbox.messages.pop_front() {
+            if inbox.paused && !inbox.resume_pinged {
+                // Room again: the source resumes receiving in its next
+                // dispatch, which this wakes.
+                inbox.resume_pinged = true;
+                socket.sender.wake_loop();
+            }
+            return Poll::Ready(Ok(msg));
+        }
+        if let Some(ended) = inbox.ended.as_mut() {
+            let said = std::mem::replace(ended, RecvError::Ended);
+            return Poll::Ready(Err(said));
+        }
+        // Every waiting task is woken for each message; one takes it, the
+        // others wait again.
+        if !inbox.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            inbox.wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+impl fmt::Debug for Recv<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recv").finish_non_exhaustive()
+    }
+}
+
+/// The event source behind an [`AsyncSocket`]: the socket's source, feeding
+/// the inbox. A `recv` that makes room in a full inbox wakes it through the
+/// outbox's wake-up, which dispatches the source.
+struct Feeder {
+    source: ZmqSource,
+    inbox: Rc<RefCell<Inbox>>,
+}
+
+impl EventSource for Feeder {
+    type Event = ();
+    type Metadata = ();
+    type Ret = ();
+    type Error = Error;
+
+    crate::source::forward_registration!(source);
+
+    fn process_events<F>(
+        &mut self,
+        readiness: Readiness,
+        token: Token,
+        _: F,
+    ) -> Result<PostAction, Error>
+    where
+        F: FnMut((), &mut ()),
+    {
+        {
+            let mut inbox = self.inbox.borrow_mut();
+            inbox.resume_pinged = false;
+            if inbox.paused && inbox.messages.len() < inbox.capacity {
+                inbox.paused = false;
+                self.source.handle().resume_recv();
+            }
+        }
+        let inbox = &self.inbox;
+        self.source
+            .process_events(readiness, token, |event, socket| {
+                let mut inbox = inbox.borrow_mut();
+                match event {
+                    Event::Message(msg) => {
+                        inbox.messages.push_back(msg);
+                        if inbox.messages.len() >= inbox.capacity {
+                            // Full: libzmq holds the rest, up to its HWM.
+                            socket.pause_recv();
+                            inbox.paused = true;
+                        }
+                    }
+                    Event::SendFailed(failure) => {
+                        tracing::warn!(error = %failure.error, "queued message refused; see AsyncSocket::take_refused");
+                        inbox.refused.push(failure);
+                    }
+                    Event::Closed(closed) => inbox.ended = Some(RecvError::Closed(closed)),
+                    Event::Fatal(fatal) => inbox.ended = Some(RecvError::Fatal(fatal)),
+                }
+                inbox.wake();
+            })
+    }
+}

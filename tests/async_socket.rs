@@ -1,0 +1,200 @@
+//! `AsyncSocket`: whole messages as futures on calloop's executor, a bounded
+//! inbox that pauses receiving, cancellation that loses nothing.
+
+mod support;
+
+use std::cell::Cell;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::Poll;
+use std::thread;
+use std::time::Duration;
+
+use calloop_zmq::calloop::EventLoop;
+use calloop_zmq::calloop::futures::executor;
+use calloop_zmq::{AsyncSocket, RecvError, ZmqSource, zmq};
+use support::{WAIT, run_until};
+
+const N: u64 = 100_000;
+
+/// A PUSH on another thread sending `n` sequence numbers to `endpoint`
+/// (blocking sends: the receiver's pushback is what is being tested).
+fn producer(ctx: &zmq::Context, endpoint: &str, n: u64) -> thread::JoinHandle<()> {
+    let push = ctx.socket(zmq::SocketType::Push).unwrap();
+    push.set_sndhwm(16).unwrap();
+    push.set_sndtimeo(WAIT.as_millis() as i32).unwrap();
+    push.connect(endpoint).unwrap();
+    thread::spawn(move || {
+        for seq in 0..n {
+            push.send(&seq.to_le_bytes()[..], 0)
+                .expect("the receiver took the message within the timeout");
+        }
+    })
+}
+
+/// Returns `Pending` once (asking to be polled again), so the executor lets
+/// the rest of the loop run before this task goes on.
+async fn yield_now() {
+    let mut yielded = false;
+    poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+fn seq_of(msg: &calloop_zmq::Multipart) -> u64 {
+    u64::from_le_bytes(msg.frame(0).unwrap().try_into().unwrap())
+}
+
+/// Every `recv` is raced against "a timer that always wins first": polled
+/// once, and when it has to wait it is dropped (as in a lost `select!`) on
+/// alternate attempts and awaited on the others. Every message must arrive
+/// exactly once and in order.
+#[test]
+fn cancelling_recv_at_every_await_point_loses_and_duplicates_nothing() {
+    let ctx = zmq::Context::new();
+    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
+    pull.bind("inproc://async-cancel").unwrap();
+    let feeder = producer(&ctx, "inproc://async-cancel", N);
+
+    let mut event_loop: EventLoop<Option<(u64, u64)>> = EventLoop::try_new().unwrap();
+    let socket = AsyncSocket::insert(pull, &event_loop.handle(), 32).unwrap();
+    let (exec, scheduler) = executor().unwrap();
+    event_loop
+        .handle()
+        .insert_source(exec, |result, _, done| *done = Some(result))
+        .unwrap();
+    let peak = Rc::new(Cell::new(0));
+    let peak_in = peak.clone();
+    scheduler
+        .schedule(async move {
+            let mut out_of_order = 0;
+            let mut cancelled = 0u64;
+            for expected in 0..N {
+                let msg = loop {
+                    let mut recv = pin!(socket.recv());
+                    let first = poll_fn(|cx| Poll::Ready(recv.as_mut().poll(cx))).await;
+                    if let Poll::Ready(msg) = first {
+                        break msg.expect("socket open");
+                    }
+                    // Let the loop run while the recv is pending, so messages
+                    // can land before the "timer" wins and drops it.
+                    yield_now().await;
+                    cancelled += 1;
+                    if cancelled.is_multiple_of(2) {
+                        continue; // dropped: the race was lost
+                    }
+                    break recv.await.expect("socket open");
+                };
+                peak_in.set(peak_in.get().max(socket.buffered()));
+                if seq_of(&msg) != expected {
+                    out_of_order += 1;
+                }
+            }
+            (out_of_order, cancelled)
+        })
+        .unwrap();
+    let mut done = None;
+    run_until(&mut event_loop, &mut done, "every message", |d| d.is_some());
+    feeder.join().unwrap();
+    let (out_of_order, cancelled) = done.unwrap();
+    assert_eq!(out_of_order, 0);
+    assert!(
+        cancelled > 0,
+        "recv never had to wait: nothing was cancelled"
+    );
+    assert!(peak.get() <= 32, "inbox held {} > 32", peak.get());
+}
+
+#[test]
+fn a_full_inbox_pauses_receiving_and_resumes_when_read() {
+    const TOTAL: u64 = 2_000;
+    let ctx = zmq::Context::new();
+    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
+    pull.socket().set_rcvhwm(16).unwrap();
+    pull.bind("inproc://async-backpressure").unwrap();
+    let feeder = producer(&ctx, "inproc://async-backpressure", TOTAL);
+
+    let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
+    let socket = Rc::new(AsyncSocket::insert(pull, &event_loop.handle(), 4).unwrap());
+    // Nobody awaits: the inbox fills to its capacity and stays there.
+    for _ in 0..50 {
+        event_loop
+            .dispatch(Some(Duration::from_millis(5)), &mut ())
+            .unwrap();
+        assert!(socket.buffered() <= 4, "inbox holds {}", socket.buffered());
+    }
+    assert_eq!(socket.buffered(), 4);
+
+    let (exec, scheduler) = executor().unwrap();
+    event_loop
+        .handle()
+        .insert_source(exec, |(), _, _| {})
+        .unwrap();
+    let reader = socket.clone();
+    let count = Rc::new(Cell::new(0u64));
+    let count_in = count.clone();
+    scheduler
+        .schedule(async move {
+            for expected in 0..TOTAL {
+                let msg = reader.recv().await.expect("socket open");
+                assert_eq!(seq_of(&msg), expected);
+                assert!(reader.buffered() <= 4);
+                count_in.set(count_in.get() + 1);
+            }
+        })
+        .unwrap();
+    run_until(
+        &mut event_loop,
+        &mut (),
+        "every message after resuming",
+        |_| count.get() == TOTAL,
+    );
+    feeder.join().unwrap();
+}
+
+#[test]
+fn recv_on_a_broken_socket_says_why_once_then_ended() {
+    let ctx = zmq::Context::new();
+    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
+    pull.bind("inproc://async-broken").unwrap();
+    let mut event_loop: EventLoop<Vec<String>> = EventLoop::try_new().unwrap();
+    let socket = AsyncSocket::insert(pull, &event_loop.handle(), 4).unwrap();
+    let (exec, scheduler) = executor().unwrap();
+    event_loop
+        .handle()
+        .insert_source(exec, |said, _, log: &mut Vec<String>| log.extend(said))
+        .unwrap();
+    scheduler
+        .schedule(async move {
+            let first = socket.recv().await.unwrap_err();
+            let second = socket.recv().await.unwrap_err();
+            assert!(matches!(first, RecvError::Fatal(_)), "{first}");
+            assert!(matches!(second, RecvError::Ended), "{second}");
+            vec![first.to_string(), second.to_string()]
+        })
+        .unwrap();
+    ctx.shutdown().unwrap();
+    let mut log = Vec::new();
+    run_until(&mut event_loop, &mut log, "the Fatal error", |l| {
+        !l.is_empty()
+    });
+    assert!(log[0].contains("ETERM"), "{log:?}");
+}
+
+#[test]
+fn an_inbox_of_zero_is_refused_and_the_source_handed_back() {
+    let ctx = zmq::Context::new();
+    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
+    let event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
+    let err = AsyncSocket::insert(pull, &event_loop.handle(), 0).unwrap_err();
+    assert!(err.to_string().contains("at least 1"), "{err}");
+    let _source: ZmqSource = err.into_source();
+}
