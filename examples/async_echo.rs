@@ -56,7 +56,7 @@ fn main() -> Result<(), BoxError> {
 
     let (exec, scheduler) = executor()?;
     handle
-        .insert_source(exec, |outcome, _, done| {
+        .insert_source(exec, |outcome: Option<Result<usize, String>>, _, done| {
             if outcome.is_some() {
                 *done = outcome;
             }
