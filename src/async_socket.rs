@@ -119,6 +119,11 @@ impl Inbox {
 
 /// A ZeroMQ socket in a calloop loop, driven from futures on the loop's
 /// thread. See the [module docs](self).
+///
+/// Dropping it leaves the source in the loop, receiving until its inbox is
+/// full and then paused; end the source first with
+/// [`close`](Self::close) (and await [`RecvError::Closed`]) to get the
+/// socket and any unsent messages back.
 pub struct AsyncSocket {
     inbox: Rc<RefCell<Inbox>>,
     sender: Sender,
