@@ -431,7 +431,15 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
         Linger::Forever => Duration::from_secs(365 * 24 * 3600),
     };
     state.sender.close_source(flush_for);
+    // A signal that stopped the session still gets the --linger flush; one
+    // that arrives during the flush ends the wait.
+    state.signalled = false;
+    let mut hurried = false;
     while state.ended.is_none() {
+        if state.signalled && !hurried {
+            hurried = true;
+            state.sender.close_source(Duration::ZERO);
+        }
         if let Err(e) = event_loop.dispatch(None, &mut state) {
             state
                 .progress
