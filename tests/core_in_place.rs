@@ -1,7 +1,7 @@
 //! Receiving in place (`Builder::receive_in_place`): every message arrives
 //! whole and in order although frames are reused, a taken message is not
-//! touched by later receives, and sources that do not opt in never see
-//! `Event::Received`.
+//! touched by later receives, and the `Received` marker comes only to
+//! sources that opted in (the default mode's `Event` cannot carry it).
 
 mod support;
 
