@@ -7,15 +7,24 @@
 //! executor, or any executor driven there) await
 //! [`recv`](AsyncSocket::recv); when the inbox is full the source stops
 //! receiving, so libzmq's high-water mark pushes back on the peer instead of
-//! memory growing. Sends go through the [`Sender`] ([`AsyncSocket::sender`]),
-//! whose [`reserve`](Sender::reserve) waits for room without blocking.
+//! memory growing. [`send`](AsyncSocket::send) and
+//! [`reserve`](AsyncSocket::reserve) wait for room in the outbox without
+//! blocking; other threads send through the [`Sender`]
+//! ([`AsyncSocket::sender`]). [`ended`](AsyncSocket::ended) waits for the
+//! source to end.
 //!
 //! # Cancellation
 //! - [`recv`](AsyncSocket::recv) is cancellation-safe: a message leaves the
 //!   inbox only in the poll that returns it, so a `recv` future dropped in a
 //!   `select!` loses nothing; the message waits for the next `recv`.
-//! - [`Sender::reserve`] is cancellation-safe (it holds no message); the
-//!   [`Permit`](crate::Permit) it gives then sends without waiting.
+//! - [`reserve`](AsyncSocket::reserve) (and [`Sender::reserve`]) is
+//!   cancellation-safe: it holds no message; the [`Permit`] it gives then
+//!   sends without waiting.
+//! - [`send`](AsyncSocket::send) is not, for its message: dropped while it
+//!   waits for room, it drops the message it was given (nothing was queued).
+//!   Use `reserve` where a send can lose a race.
+//! - Every method that sends or receives fails at once, rather than waiting
+//!   forever, on a socket type that cannot do it.
 //!
 //! ```
 //! use std::time::Duration;
@@ -61,10 +70,11 @@ use std::task::{Context, Poll, Waker};
 
 use calloop::{EventSource, LoopHandle, PostAction, Readiness, Token};
 
-use crate::error::{Error, InsertError};
+use crate::error::{Error, InsertError, SendError};
 use crate::message::Multipart;
-use crate::outbox::{SendFailure, Sender};
+use crate::outbox::{Permit, SendFailure, Sender, SourceClosed};
 use crate::source::{Closed, Event, Fatal, ZmqSource};
+use crate::zmq;
 
 /// Why [`AsyncSocket::recv`] has no message to give.
 #[derive(Debug)]
@@ -79,6 +89,9 @@ pub enum RecvError {
     Fatal(Fatal),
     /// The source ended and its last words were already handed out.
     Ended,
+    /// The socket's type never receives (PUB, PUSH): said at once instead
+    /// of a `recv` that would wait forever.
+    CannotReceive(zmq::SocketType),
 }
 
 impl fmt::Display for RecvError {
@@ -87,11 +100,35 @@ impl fmt::Display for RecvError {
             RecvError::Closed(_) => f.write_str("the socket was closed"),
             RecvError::Fatal(fatal) => write!(f, "the socket failed: {}", fatal.error),
             RecvError::Ended => f.write_str("the socket has ended"),
+            RecvError::CannotReceive(kind) => {
+                write!(f, "a {kind} socket never receives")
+            }
         }
     }
 }
 
 impl std::error::Error for RecvError {}
+
+/// Why [`AsyncSocket::reserve`] gives no [`Permit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReserveError {
+    /// The source accepts no more messages (closed, broken or closing).
+    Closed,
+    /// The socket's type never sends (PULL, SUB): said at once.
+    CannotSend(zmq::SocketType),
+}
+
+impl fmt::Display for ReserveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReserveError::Closed => fmt::Display::fmt(&SourceClosed, f),
+            ReserveError::CannotSend(kind) => write!(f, "a {kind} socket never sends"),
+        }
+    }
+}
+
+impl std::error::Error for ReserveError {}
 
 /// What the source and the futures share (all on the loop's thread).
 struct Inbox {
@@ -127,6 +164,7 @@ impl Inbox {
 pub struct AsyncSocket {
     inbox: Rc<RefCell<Inbox>>,
     sender: Sender,
+    socket_type: zmq::SocketType,
 }
 
 impl AsyncSocket {
@@ -152,6 +190,7 @@ impl AsyncSocket {
             ended: None,
         }));
         let sender = source.sender();
+        let socket_type = source.socket().socket_type();
         let feeder = Feeder {
             source,
             inbox: inbox.clone(),
@@ -159,13 +198,89 @@ impl AsyncSocket {
         handle
             .insert_source(feeder, |(), &mut (), _| {})
             .map_err(|e| InsertError::new(e.inserted.source, e.error))?;
-        Ok(AsyncSocket { inbox, sender })
+        Ok(AsyncSocket {
+            inbox,
+            sender,
+            socket_type,
+        })
     }
 
-    /// The next whole message. Cancellation-safe: see the
-    /// [module docs](self#cancellation).
+    /// The next whole message.
+    ///
+    /// **Cancellation-safe**: a message leaves the inbox only in the poll
+    /// that returns it, so dropping the future loses nothing. On a socket
+    /// type that never receives (PUB, PUSH) it says
+    /// [`RecvError::CannotReceive`] at once.
     pub fn recv(&self) -> Recv<'_> {
         Recv { socket: self }
+    }
+
+    /// Waits, without blocking the thread, for a place in the outbox and
+    /// reserves it; [`Permit::send`] then queues one message there without
+    /// waiting. The outbox sends in order, behind what is already queued.
+    ///
+    /// **Cancellation-safe**: the future holds no message, so dropping it
+    /// loses nothing, and a permit dropped unused gives its place back. This
+    /// is the send to use inside `select!` or under a timeout. On a socket
+    /// type that never sends (PULL, SUB) it says
+    /// [`ReserveError::CannotSend`] at once.
+    pub async fn reserve(&self) -> Result<Permit, ReserveError> {
+        if !self.socket_type.can_send() {
+            return Err(ReserveError::CannotSend(self.socket_type));
+        }
+        self.sender
+            .reserve()
+            .await
+            .map_err(|_| ReserveError::Closed)
+    }
+
+    /// Queues `msg` for sending, waiting (without blocking the thread) while
+    /// the outbox is full. Resolves once the message is queued: the outbox
+    /// then hands it to libzmq in order, as soon as the socket takes it;
+    /// messages libzmq refuses later come back through
+    /// [`take_refused`](Self::take_refused).
+    ///
+    /// **Not cancellation-safe for the message**: dropping the future while
+    /// it waits for room drops the message with it (nothing was queued). To
+    /// keep the message when a `select!` or a timeout wins, use
+    /// [`reserve`](Self::reserve) and then [`Permit::send`].
+    ///
+    /// Errors hand the message back: [`SendError::Closed`] once the source
+    /// accepts no more messages, and [`SendError::Failed`] with `ENOTSUP` at
+    /// once on a socket type that never sends (PULL, SUB).
+    pub async fn send(&self, msg: impl Into<Multipart>) -> Result<(), SendError> {
+        let msg = msg.into();
+        if !self.socket_type.can_send() {
+            return Err(SendError::Failed {
+                message: msg,
+                error: zmq::Error::ENOTSUP,
+            });
+        }
+        // The common case, a place free now, needs no future.
+        let permit = match self.sender.try_reserve() {
+            Ok(Some(permit)) => permit,
+            Ok(None) => match self.sender.reserve().await {
+                Ok(permit) => permit,
+                Err(SourceClosed) => return Err(SendError::Closed(msg)),
+            },
+            Err(SourceClosed) => return Err(SendError::Closed(msg)),
+        };
+        permit.send(msg)
+    }
+
+    /// Waits for the source to end and says how: [`RecvError::Closed`]
+    /// (after [`close`](Self::close)) with the socket and what did not go
+    /// out, or [`RecvError::Fatal`]; [`RecvError::Ended`] if that was already
+    /// handed out. Messages still in the inbox stay there for
+    /// [`recv`](Self::recv). The way to learn the end of a socket that never
+    /// receives (PUB, PUSH). Cancellation-safe.
+    pub fn ended(&self) -> Ended<'_> {
+        Ended { socket: self }
+    }
+
+    /// The socket's type.
+    pub fn socket_type(&self) -> zmq::SocketType {
+        self.socket_type
     }
 
     /// Messages waiting in the inbox now (never more than its capacity).
@@ -215,6 +330,9 @@ impl Future for Recv<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let socket = self.socket;
         let mut inbox = socket.inbox.borrow_mut();
+        if !socket.socket_type.can_recv() && inbox.ended.is_none() {
+            return Poll::Ready(Err(RecvError::CannotReceive(socket.socket_type)));
+        }
         if let Some(msg) = inbox.messages.pop_front() {
             if inbox.paused && !inbox.resume_pinged {
                 // Room again: the source resumes receiving in its next
@@ -240,6 +358,33 @@ impl Future for Recv<'_> {
 impl fmt::Debug for Recv<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Recv").finish_non_exhaustive()
+    }
+}
+
+/// The future of [`AsyncSocket::ended`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Ended<'a> {
+    socket: &'a AsyncSocket,
+}
+
+impl Future for Ended<'_> {
+    type Output = RecvError;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RecvError> {
+        let mut inbox = self.socket.inbox.borrow_mut();
+        if let Some(ended) = inbox.ended.as_mut() {
+            return Poll::Ready(std::mem::replace(ended, RecvError::Ended));
+        }
+        if !inbox.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            inbox.wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+impl fmt::Debug for Ended<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ended").finish_non_exhaustive()
     }
 }
 

@@ -84,7 +84,7 @@ mod stats;
 mod wire;
 pub mod zmq;
 
-pub use async_socket::{AsyncSocket, RecvError};
+pub use async_socket::{AsyncSocket, RecvError, ReserveError};
 #[cfg(feature = "auth")]
 pub use auth::{AuthConfig, Authenticator};
 pub use error::{Error, InsertError, Result, SendError};

@@ -198,3 +198,215 @@ fn an_inbox_of_zero_is_refused_and_the_source_handed_back() {
     assert!(err.to_string().contains("at least 1"), "{err}");
     let _source: ZmqSource = err.into_source();
 }
+
+/// A PULL on another thread that takes `n` sequence numbers from `endpoint`
+/// and returns how many came out of order (every receive bounded by
+/// [`WAIT`]).
+fn consumer(ctx: &zmq::Context, endpoint: &str, n: u64) -> thread::JoinHandle<u64> {
+    let pull = ctx.socket(zmq::SocketType::Pull).unwrap();
+    pull.set_rcvhwm(16).unwrap();
+    pull.set_rcvtimeo(WAIT.as_millis() as i32).unwrap();
+    pull.connect(endpoint).unwrap();
+    thread::spawn(move || {
+        let mut frame = zmq::Frame::new();
+        let mut out_of_order = 0;
+        for expected in 0..n {
+            frame
+                .recv(&pull, 0)
+                .expect("the next message came within the timeout");
+            let seq = u64::from_le_bytes((&frame[..]).try_into().unwrap());
+            if seq != expected {
+                out_of_order += 1;
+            }
+        }
+        out_of_order
+    })
+}
+
+/// Every send is a `reserve` raced against "a timer that always wins first":
+/// when it has to wait it is dropped (a lost `select!`) on alternate
+/// attempts and awaited on the others, and the message stays the caller's
+/// until a permit takes it. The peer must get every message exactly once, in
+/// order, and the outbox never holds more than its capacity.
+#[test]
+fn cancelling_reserve_at_every_await_point_loses_and_duplicates_nothing() {
+    const CAP: usize = 8;
+    let ctx = zmq::Context::new();
+    let push = ZmqSource::builder(ctx.socket(zmq::SocketType::Push).unwrap())
+        .outbox_capacity(CAP)
+        .build()
+        .unwrap();
+    push.socket().set_sndhwm(16).unwrap();
+    push.bind("inproc://async-send-cancel").unwrap();
+    let peer = consumer(&ctx, "inproc://async-send-cancel", N);
+
+    let mut event_loop: EventLoop<Option<u64>> = EventLoop::try_new().unwrap();
+    let socket = AsyncSocket::insert(push, &event_loop.handle(), 4).unwrap();
+    let (exec, scheduler) = executor().unwrap();
+    event_loop
+        .handle()
+        .insert_source(exec, |cancelled, _, done| *done = Some(cancelled))
+        .unwrap();
+    let peak = Rc::new(Cell::new(0));
+    let peak_in = peak.clone();
+    scheduler
+        .schedule(async move {
+            let mut cancelled = 0u64;
+            for seq in 0..N {
+                let permit = loop {
+                    let mut reserve = pin!(socket.reserve());
+                    let first = poll_fn(|cx| Poll::Ready(reserve.as_mut().poll(cx))).await;
+                    if let Poll::Ready(permit) = first {
+                        break permit.expect("socket open");
+                    }
+                    // Let the loop send while the reserve is pending.
+                    yield_now().await;
+                    cancelled += 1;
+                    if cancelled.is_multiple_of(2) {
+                        continue; // dropped: the race was lost
+                    }
+                    break reserve.await.expect("socket open");
+                };
+                permit.send(&seq.to_le_bytes()[..]).expect("a permit sends");
+                peak_in.set(peak_in.get().max(socket.sender().len()));
+            }
+            cancelled
+        })
+        .unwrap();
+    let mut done = None;
+    run_until(&mut event_loop, &mut done, "every message queued", |d| {
+        d.is_some()
+    });
+    let cancelled = done.unwrap();
+    // The last messages may still be in the outbox: dispatch until the peer
+    // has them all.
+    let deadline = std::time::Instant::now() + WAIT;
+    while !peer.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {WAIT:?} waiting for the peer to get every message"
+        );
+        event_loop
+            .dispatch(Some(Duration::from_millis(10)), &mut done)
+            .unwrap();
+    }
+    assert_eq!(peer.join().unwrap(), 0, "messages out of order");
+    assert!(
+        cancelled > 0,
+        "reserve never had to wait: nothing was cancelled"
+    );
+    assert!(peak.get() <= CAP, "outbox held {} > {CAP}", peak.get());
+}
+
+#[test]
+fn send_awaits_room_and_keeps_order() {
+    const TOTAL: u64 = 5_000;
+    let ctx = zmq::Context::new();
+    let push = ZmqSource::builder(ctx.socket(zmq::SocketType::Push).unwrap())
+        .outbox_capacity(4)
+        .build()
+        .unwrap();
+    push.bind("inproc://async-send").unwrap();
+    let peer = consumer(&ctx, "inproc://async-send", TOTAL);
+    let mut event_loop: EventLoop<bool> = EventLoop::try_new().unwrap();
+    let socket = AsyncSocket::insert(push, &event_loop.handle(), 4).unwrap();
+    let (exec, scheduler) = executor().unwrap();
+    event_loop
+        .handle()
+        .insert_source(exec, |(), _, done| *done = true)
+        .unwrap();
+    scheduler
+        .schedule(async move {
+            for seq in 0..TOTAL {
+                socket
+                    .send(&seq.to_le_bytes()[..])
+                    .await
+                    .expect("socket open");
+            }
+            // Keep the socket (and its outbox) until the peer has everything.
+            std::mem::forget(socket);
+        })
+        .unwrap();
+    let mut done = false;
+    run_until(&mut event_loop, &mut done, "every send", |d| *d);
+    let deadline = std::time::Instant::now() + WAIT;
+    while !peer.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the peer did not get everything"
+        );
+        event_loop
+            .dispatch(Some(Duration::from_millis(10)), &mut done)
+            .unwrap();
+    }
+    assert_eq!(peer.join().unwrap(), 0, "messages out of order");
+}
+
+#[test]
+fn a_direction_the_socket_type_lacks_is_an_error_at_once() {
+    let ctx = zmq::Context::new();
+    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
+    let push = ZmqSource::new(ctx.socket(zmq::SocketType::Push).unwrap()).unwrap();
+    let event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
+    let pull = AsyncSocket::insert(pull, &event_loop.handle(), 4).unwrap();
+    let push = AsyncSocket::insert(push, &event_loop.handle(), 4).unwrap();
+    let now = |fut: std::pin::Pin<&mut dyn Future<Output = ()>>| {
+        fut.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+            .is_ready()
+    };
+    let mut send = pin!(async {
+        let err = pull.send("x").await.unwrap_err();
+        assert!(err.to_string().contains("ENOTSUP"), "{err}");
+        assert_eq!(err.into_message().frame_str(0), Some("x"));
+    });
+    assert!(now(send.as_mut()), "send on PULL resolved at once");
+    let mut reserve = pin!(async {
+        let err = pull.reserve().await.unwrap_err();
+        assert_eq!(
+            err,
+            calloop_zmq::ReserveError::CannotSend(zmq::SocketType::Pull)
+        );
+        assert_eq!(err.to_string(), "a PULL socket never sends");
+    });
+    assert!(now(reserve.as_mut()), "reserve on PULL resolved at once");
+    let mut recv = pin!(async {
+        let err = push.recv().await.unwrap_err();
+        assert!(
+            matches!(err, RecvError::CannotReceive(zmq::SocketType::Push)),
+            "{err}"
+        );
+    });
+    assert!(now(recv.as_mut()), "recv on PUSH resolved at once");
+}
+
+#[test]
+fn send_on_a_closed_source_hands_the_message_back() {
+    let ctx = zmq::Context::new();
+    let push = ZmqSource::new(ctx.socket(zmq::SocketType::Push).unwrap()).unwrap();
+    let mut event_loop: EventLoop<Option<String>> = EventLoop::try_new().unwrap();
+    let socket = AsyncSocket::insert(push, &event_loop.handle(), 4).unwrap();
+    let (exec, scheduler) = executor().unwrap();
+    event_loop
+        .handle()
+        .insert_source(exec, |said, _, log| *log = Some(said))
+        .unwrap();
+    scheduler
+        .schedule(async move {
+            assert!(socket.close(Duration::ZERO));
+            let err = socket.send("late").await.unwrap_err();
+            assert_eq!(err.message().frame_str(0), Some("late"));
+            assert!(matches!(
+                socket.recv().await,
+                Err(RecvError::CannotReceive(_))
+            ));
+            assert!(matches!(socket.ended().await, RecvError::Closed(_)));
+            assert!(matches!(socket.recv().await, Err(RecvError::Ended)));
+            err.to_string()
+        })
+        .unwrap();
+    let mut log = None;
+    run_until(&mut event_loop, &mut log, "the closed send", |l| {
+        l.is_some()
+    });
+    assert!(log.unwrap().contains("source closed"));
+}
