@@ -23,7 +23,7 @@ async fn serve(rep: AsyncSocket) -> Result<(), BoxError> {
             Err(_) => return Ok(()),
         };
         // Waits (without blocking the loop) while the outbox is full.
-        rep.sender().reserve().await?.send(request)?;
+        rep.send(request).await?;
     }
 }
 
@@ -31,7 +31,7 @@ async fn serve(rep: AsyncSocket) -> Result<(), BoxError> {
 async fn ask(req: AsyncSocket, n: usize) -> Result<usize, BoxError> {
     for i in 0..n {
         let text = format!("request {i}");
-        req.sender().reserve().await?.send(text.as_str())?;
+        req.send(text.as_str()).await?;
         let reply = req.recv().await?;
         let echoed = reply.frame_str(0).unwrap_or_default();
         println!("sent {text:?}, got {echoed:?}");
