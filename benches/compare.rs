@@ -56,6 +56,8 @@ pub enum Variant {
     CalloopHandler,
     /// calloop-zmq, `recv` only: a source built with `receive_in_place`.
     CalloopInPlace,
+    /// calloop-zmq's `AsyncSocket`, awaited by a task on calloop's executor.
+    CalloopAsync,
     /// `recv` only: a hand-written calloop `Generic` source on `ZMQ_FD`
     /// that reuses one message and calls no callback per message; it tells
     /// calloop's own cost from calloop-zmq's.
@@ -78,6 +80,7 @@ impl Variant {
             Variant::CalloopHandler => "calloop-zmq-handler",
             Variant::CalloopFd => "calloop-fd",
             Variant::CalloopInPlace => "calloop-zmq-in-place",
+            Variant::CalloopAsync => "calloop-zmq-async",
             Variant::Tmq => "tmq",
             Variant::RustZmqRaw => "rust-zmq-raw",
         }
@@ -117,6 +120,7 @@ impl Workload {
                 Variant::CalloopFd,
                 Variant::Calloop,
                 Variant::CalloopInPlace,
+                Variant::CalloopAsync,
                 Variant::Tmq,
                 Variant::RustZmqRaw,
             ],
@@ -124,6 +128,7 @@ impl Workload {
                 Variant::Raw,
                 Variant::Poll,
                 Variant::Calloop,
+                Variant::CalloopAsync,
                 Variant::Tmq,
                 Variant::RustZmqRaw,
             ],
@@ -133,6 +138,7 @@ impl Workload {
                 Variant::Calloop,
                 Variant::CalloopVec,
                 Variant::CalloopHandler,
+                Variant::CalloopAsync,
                 Variant::Tmq,
                 Variant::RustZmqRaw,
             ],
@@ -172,7 +178,7 @@ const USAGE: &str = "usage: cargo bench --bench compare -- [--quick] [--rounds N
                  size instead (inproc unless transports are named)
   FILTER         run only cells whose workload/transport/size contains it, e.g. recv/tcp/16B
 variants: raw poll calloop-fd calloop-zmq calloop-zmq-in-place calloop-zmq-vec
-  calloop-zmq-handler tmq rust-zmq-raw (tmq and rust-zmq-raw run in benches/tmq-peer,
+  calloop-zmq-handler calloop-zmq-async tmq rust-zmq-raw (tmq and rust-zmq-raw run in benches/tmq-peer,
   which the runner builds with cargo; if that fails it runs without them)
 environment (for diagnosis; published figures use neither):
   COMPARE_STATS=1               print each calloop-zmq source's counters after its run
@@ -581,6 +587,22 @@ fn print_targets(cells: &[Cell], timers: &[timer::Report], tmq_missing: bool) {
                 if let Some(r) = ratio(Variant::Calloop) {
                     tally.count(target(&name(Variant::Calloop), r, 1.10, false));
                 }
+                if let Some(r) = ratio(Variant::CalloopAsync) {
+                    tally.count(target(&name(Variant::CalloopAsync), r, 1.15, false));
+                }
+            }
+        }
+        // The async socket: recv and send at 16 B at least 0.85 of raw and
+        // twice tmq.
+        if cell.size == 16 && cell.workload != Workload::Rtt {
+            if let Some(r) = ratio(Variant::CalloopAsync) {
+                tally.count(target(&name(Variant::CalloopAsync), r, 0.85, true));
+            }
+            let what = format!("{}-vs-tmq", name(Variant::CalloopAsync));
+            if let Some(x) = versus(cell, Variant::CalloopAsync, Variant::Tmq) {
+                tally.count(target(&what, x, 2.0, true));
+            } else if tmq_missing && cell.row(Variant::CalloopAsync).is_some() {
+                tally.skip(&what, 2.0, "no tmq figures: the tmq peer did not build");
             }
         }
         if cell.size == 16 && cell.workload != Workload::Rtt {

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::generic::Generic;
 use calloop_zmq::calloop::{EventLoop, Interest, Mode, PostAction, Readiness};
-use calloop_zmq::{Event, ReceiveMode, ZmqSource, zmq};
+use calloop_zmq::calloop::futures::executor;
+use calloop_zmq::{AsyncSocket, Event, ReceiveMode, ZmqSource, zmq};
 
 use crate::Variant;
 use crate::common::{
@@ -58,6 +59,7 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
         Variant::CalloopFd => calloop_fd(ctx, &ep, spec, go),
         Variant::Calloop => calloop(ctx, &ep, spec, go, false),
         Variant::CalloopInPlace => calloop(ctx, &ep, spec, go, true),
+        Variant::CalloopAsync => calloop_async(ctx, &ep, spec, go),
         Variant::CalloopHandler | Variant::CalloopVec => unreachable!("send-only variant"),
         Variant::Tmq | Variant::RustZmqRaw => unreachable!("runs in the tmq peer process"),
     };
@@ -236,4 +238,44 @@ pub fn run_until(event_loop: &mut EventLoop<usize>, got: &mut usize, target: usi
             .expect("calloop: dispatch");
         check_deadline(deadline, "calloop-zmq: messages");
     }
+}
+
+/// calloop-zmq's `AsyncSocket`: a task on calloop's executor awaits `recv`
+/// for every message (inbox of 256).
+fn calloop_async(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
+    let source = zmq_builder(socket(ctx, zmq::SocketType::Pull))
+        .build()
+        .expect("calloop-zmq-async: build the source");
+    source.connect(ep).expect("calloop-zmq-async: connect");
+    let mut event_loop: EventLoop<usize> = EventLoop::try_new().expect("calloop: new loop");
+    let got = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let socket = AsyncSocket::insert(source, &event_loop.handle(), 256)
+        .expect("calloop-zmq-async: insert the source");
+    let (exec, scheduler) = executor().expect("calloop: executor");
+    event_loop
+        .handle()
+        .insert_source(exec, |(), _, _| {})
+        .expect("calloop: insert the executor");
+    let counted = got.clone();
+    scheduler
+        .schedule(async move {
+            while socket.recv().await.is_ok() {
+                counted.set(counted.get() + 1);
+            }
+        })
+        .expect("calloop: schedule");
+    let mut run_to = |target: usize| {
+        let deadline = Instant::now() + WAIT;
+        while got.get() < target {
+            event_loop
+                .dispatch(Some(Duration::from_millis(100)), &mut 0)
+                .expect("calloop: dispatch");
+            check_deadline(deadline, "calloop-zmq-async: messages");
+        }
+    };
+    run_to(spec.warmup);
+    let start = Mark::now();
+    go();
+    run_to(spec.warmup + spec.count);
+    Sample::rate(spec.count, start, Mark::now())
 }

@@ -7,7 +7,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::EventLoop;
-use calloop_zmq::{Event, zmq};
+use calloop_zmq::calloop::futures::executor;
+use calloop_zmq::{AsyncSocket, Event, zmq};
 
 use crate::Variant;
 use crate::common::{
@@ -49,6 +50,7 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
         Variant::Raw => raw(ctx, &ep, total, &done_rx),
         Variant::Poll => poll(ctx, &ep, total, &done_rx),
         Variant::Calloop => calloop(ctx, &ep, total, &done_rx),
+        Variant::CalloopAsync => calloop_async(ctx, &ep, &done_rx),
         Variant::CalloopHandler => unreachable!("rtt replies from the handler already"),
         Variant::CalloopVec => unreachable!("send-only variant"),
         Variant::Tmq | Variant::RustZmqRaw => unreachable!("runs in the tmq peer process"),
@@ -123,6 +125,38 @@ fn calloop(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>
     while done.try_recv().is_err() {
         event_loop
             .dispatch(Some(Duration::from_millis(5)), &mut answered)
+            .expect("calloop: dispatch");
+        check_deadline(deadline, "the client to finish");
+    }
+}
+
+/// calloop-zmq's `AsyncSocket`: a REP task on calloop's executor awaits each
+/// request and `send`s it back.
+fn calloop_async(ctx: &zmq::Context, ep: &str, done: &mpsc::Receiver<()>) {
+    let source = zmq_source(socket(ctx, zmq::SocketType::Rep));
+    source.connect(ep).expect("calloop-zmq-async: connect");
+    let mut event_loop: EventLoop<()> = EventLoop::try_new().expect("calloop: new loop");
+    let socket = AsyncSocket::insert(source, &event_loop.handle(), 16)
+        .expect("calloop-zmq-async: insert the source");
+    let (exec, scheduler) = executor().expect("calloop: executor");
+    event_loop
+        .handle()
+        .insert_source(exec, |(), _, _| {})
+        .expect("calloop: insert the executor");
+    scheduler
+        .schedule(async move {
+            while let Ok(request) = socket.recv().await {
+                socket
+                    .send(request)
+                    .await
+                    .expect("calloop-zmq-async: reply");
+            }
+        })
+        .expect("calloop: schedule");
+    let deadline = Instant::now() + WAIT;
+    while done.try_recv().is_err() {
+        event_loop
+            .dispatch(Some(Duration::from_millis(5)), &mut ())
             .expect("calloop: dispatch");
         check_deadline(deadline, "the client to finish");
     }

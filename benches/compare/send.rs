@@ -16,7 +16,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::{Dispatcher, EventLoop};
-use calloop_zmq::{Multipart, SendError, zmq};
+use calloop_zmq::calloop::futures::executor;
+use calloop_zmq::{AsyncSocket, Multipart, SendError, zmq};
 
 use crate::Variant;
 use crate::common::{
@@ -64,6 +65,7 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
             Multipart::from(data.to_vec())
         }),
         Variant::CalloopHandler => calloop_handler(ctx, &ep, spec, &sink),
+        Variant::CalloopAsync => calloop_async(ctx, &ep, spec, &sink),
         Variant::CalloopFd | Variant::CalloopInPlace => unreachable!("recv-only variant"),
         Variant::Tmq | Variant::RustZmqRaw => unreachable!("runs in the tmq peer process"),
     };
@@ -224,5 +226,44 @@ fn calloop_handler(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (M
     send_all(&mut event_loop, spec.count);
     let end = dispatch_until(&mut event_loop, &mut (), &sink.done);
     print_stats("send calloop-zmq-handler", &stats);
+    (start, end)
+}
+
+/// calloop-zmq's `AsyncSocket`: a task on calloop's executor awaits
+/// `send` for every message (each from the static slice, as `raw`'s).
+fn calloop_async(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
+    let source = zmq_source(socket(ctx, zmq::SocketType::Push));
+    source.connect(ep).expect("calloop-zmq-async: connect");
+    let stats = source.stats();
+    let mut event_loop: EventLoop<()> = EventLoop::try_new().expect("calloop: new loop");
+    let socket = std::rc::Rc::new(
+        AsyncSocket::insert(source, &event_loop.handle(), 1)
+            .expect("calloop-zmq-async: insert the source"),
+    );
+    let (exec, scheduler) = executor().expect("calloop: executor");
+    event_loop
+        .handle()
+        .insert_source(exec, |(), _, _| {})
+        .expect("calloop: insert the executor");
+    let data = payload(spec.size);
+    let send_n = |n: usize| {
+        let socket = socket.clone();
+        scheduler
+            .schedule(async move {
+                for _ in 0..n {
+                    socket
+                        .send(data)
+                        .await
+                        .expect("calloop-zmq-async: AsyncSocket::send");
+                }
+            })
+            .expect("calloop: schedule");
+    };
+    send_n(spec.warmup);
+    dispatch_until(&mut event_loop, &mut (), &sink.warm);
+    let start = Mark::now();
+    send_n(spec.count);
+    let end = dispatch_until(&mut event_loop, &mut (), &sink.done);
+    print_stats("send calloop-zmq-async", &stats);
     (start, end)
 }
