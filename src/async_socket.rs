@@ -68,7 +68,10 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use calloop::{EventSource, LoopHandle, PostAction, Readiness, Token};
+use calloop::{
+    EventIterator, EventSource, LoopHandle, Poll as LoopPoll, PostAction, Readiness, Token,
+    TokenFactory,
+};
 
 use crate::error::{Error, InsertError, SendError};
 use crate::message::Multipart;
@@ -163,6 +166,10 @@ impl Inbox {
 /// socket and any unsent messages back.
 pub struct AsyncSocket {
     inbox: Rc<RefCell<Inbox>>,
+    /// The source, shared with the feeder: a send finds the socket free
+    /// (the loop is not in the source's dispatch while a future runs) and
+    /// goes straight to libzmq, as a handler's send does.
+    source: Rc<RefCell<ZmqSource>>,
     sender: Sender,
     socket_type: zmq::SocketType,
 }
@@ -191,14 +198,20 @@ impl AsyncSocket {
         }));
         let sender = source.sender();
         let socket_type = source.socket().socket_type();
+        let source = Rc::new(RefCell::new(source));
         let feeder = Feeder {
-            source,
+            source: source.clone(),
             inbox: inbox.clone(),
         };
-        handle
-            .insert_source(feeder, |(), &mut (), _| {})
-            .map_err(|e| InsertError::new(e.inserted.source, e.error))?;
+        if let Err(e) = handle.insert_source(feeder, |(), &mut (), _| {}) {
+            drop(e.inserted);
+            let source = Rc::into_inner(source)
+                .expect("the feeder that shared the source was dropped")
+                .into_inner();
+            return Err(InsertError::new(source, e.error));
+        }
         Ok(AsyncSocket {
+            source,
             inbox,
             sender,
             socket_type,
@@ -256,16 +269,42 @@ impl AsyncSocket {
                 error: zmq::Error::ENOTSUP,
             });
         }
-        // The common case, a place free now, needs no future.
+        // The common case: nothing queued, so the message may overtake
+        // nothing and goes straight to libzmq (or, if the socket pushes back,
+        // into the outbox), as a handler's send does; no lock is held
+        // across it and no wake-up is needed.
+        let msg = match self.send_now(msg) {
+            Ok(outcome) => return outcome,
+            Err(msg) => msg,
+        };
+        // Then a place free now, which needs no future.
         let permit = match self.sender.try_reserve() {
             Ok(Some(permit)) => permit,
             Ok(None) => match self.sender.reserve().await {
-                Ok(permit) => permit,
+                Ok(permit) => {
+                    // Room again. If nothing but the loop's own queue is
+                    // ahead, the handle's path is still in order and cheaper
+                    // than the senders' queue: give the place back and take it.
+                    drop(permit);
+                    match self.send_now(msg) {
+                        Ok(outcome) => return outcome,
+                        Err(back) => return self.send_queued(back).await,
+                    }
+                }
                 Err(SourceClosed) => return Err(SendError::Closed(msg)),
             },
             Err(SourceClosed) => return Err(SendError::Closed(msg)),
         };
         permit.send(msg)
+    }
+
+    /// The senders' queue path of [`send`](Self::send): a place, then the
+    /// message in it, behind everything queued.
+    async fn send_queued(&self, msg: Multipart) -> Result<(), SendError> {
+        match self.sender.reserve().await {
+            Ok(permit) => permit.send(msg),
+            Err(SourceClosed) => Err(SendError::Closed(msg)),
+        }
     }
 
     /// Waits for the source to end and says how: [`RecvError::Closed`]
@@ -276,6 +315,31 @@ impl AsyncSocket {
     /// receives (PUB, PUSH). Cancellation-safe.
     pub fn ended(&self) -> Ended<'_> {
         Ended { socket: self }
+    }
+
+    /// Sends through the source's handle (straight to libzmq, or behind
+    /// what the loop holds) when the senders' queue is empty and no place
+    /// is reserved, so order holds; and only while the source is open and
+    /// not in a dispatch. Otherwise gives the message back for the senders'
+    /// queue.
+    fn send_now(&self, msg: Multipart) -> Result<Result<(), SendError>, Multipart> {
+        if self.inbox.borrow().ended.is_some() {
+            return Err(msg);
+        }
+        let Ok(mut source) = self.source.try_borrow_mut() else {
+            return Err(msg);
+        };
+        let handle = source.handle();
+        // The outbox's depth is what the loop holds plus the senders' queue
+        // plus reserved places (and refused messages not yet handed back):
+        // equal to what the loop holds means nothing else is ahead.
+        if self.sender.len() > handle.queued() {
+            return Err(msg);
+        }
+        match handle.send(msg) {
+            Err(SendError::Full(msg)) => Err(msg),
+            outcome => Ok(outcome),
+        }
     }
 
     /// The socket's type.
@@ -392,7 +456,7 @@ impl fmt::Debug for Ended<'_> {
 /// the inbox. A `recv` that makes room in a full inbox wakes it through the
 /// outbox's wake-up, which dispatches the source.
 struct Feeder {
-    source: ZmqSource,
+    source: Rc<RefCell<ZmqSource>>,
     inbox: Rc<RefCell<Inbox>>,
 }
 
@@ -402,7 +466,34 @@ impl EventSource for Feeder {
     type Ret = ();
     type Error = Error;
 
-    crate::source::forward_registration!(source);
+    const NEEDS_EXTRA_LIFECYCLE_EVENTS: bool =
+        <ZmqSource as EventSource>::NEEDS_EXTRA_LIFECYCLE_EVENTS;
+
+    // Everything but `process_events` is the source's business. The borrows
+    // cannot clash: futures run only outside the loop's calls into sources.
+    fn register(&mut self, poll: &mut LoopPoll, factory: &mut TokenFactory) -> calloop::Result<()> {
+        self.source.borrow_mut().register(poll, factory)
+    }
+
+    fn reregister(
+        &mut self,
+        poll: &mut LoopPoll,
+        factory: &mut TokenFactory,
+    ) -> calloop::Result<()> {
+        self.source.borrow_mut().reregister(poll, factory)
+    }
+
+    fn unregister(&mut self, poll: &mut LoopPoll) -> calloop::Result<()> {
+        self.source.borrow_mut().unregister(poll)
+    }
+
+    fn before_sleep(&mut self) -> calloop::Result<Option<(Readiness, Token)>> {
+        self.source.borrow_mut().before_sleep()
+    }
+
+    fn before_handle_events(&mut self, events: EventIterator<'_>) {
+        self.source.borrow_mut().before_handle_events(events)
+    }
 
     fn process_events<F>(
         &mut self,
@@ -418,11 +509,12 @@ impl EventSource for Feeder {
             inbox.resume_pinged = false;
             if inbox.paused && inbox.messages.len() < inbox.capacity {
                 inbox.paused = false;
-                self.source.handle().resume_recv();
+                self.source.borrow_mut().handle().resume_recv();
             }
         }
         let inbox = &self.inbox;
         self.source
+            .borrow_mut()
             .process_events(readiness, token, |event, socket| {
                 let mut inbox = inbox.borrow_mut();
                 match event {

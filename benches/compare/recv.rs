@@ -11,9 +11,9 @@ use std::os::fd::{AsFd, BorrowedFd, RawFd};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use calloop_zmq::calloop::futures::executor;
 use calloop_zmq::calloop::generic::Generic;
 use calloop_zmq::calloop::{EventLoop, Interest, Mode, PostAction, Readiness};
-use calloop_zmq::calloop::futures::executor;
 use calloop_zmq::{AsyncSocket, Event, ReceiveMode, ZmqSource, zmq};
 
 use crate::Variant;

@@ -15,8 +15,8 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use calloop_zmq::calloop::{Dispatcher, EventLoop};
 use calloop_zmq::calloop::futures::executor;
+use calloop_zmq::calloop::{Dispatcher, EventLoop};
 use calloop_zmq::{AsyncSocket, Multipart, SendError, zmq};
 
 use crate::Variant;
