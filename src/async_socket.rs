@@ -11,7 +11,10 @@
 //! [`reserve`](AsyncSocket::reserve) wait for room in the outbox without
 //! blocking; other threads send through the [`Sender`]
 //! ([`AsyncSocket::sender`]). [`ended`](AsyncSocket::ended) waits for the
-//! source to end.
+//! source to end. With the `futures` feature (on by default), an
+//! `AsyncSocket` is also a futures-rs `Stream` of whole messages and a
+//! `Sink` of anything `Into<Multipart>`, so the futures ecosystem's
+//! combinators work on it.
 //!
 //! # Cancellation
 //! - [`recv`](AsyncSocket::recv) is cancellation-safe: a message leaves the
@@ -23,6 +26,9 @@
 //! - [`send`](AsyncSocket::send) is not, for its message: dropped while it
 //!   waits for room, it drops the message it was given (nothing was queued).
 //!   Use `reserve` where a send can lose a race.
+//! - The `Sink`'s `poll_ready` reserves a place and holds no message, so it
+//!   is cancellation-safe; `start_send` then queues without waiting. The
+//!   `Stream` is cancellation-safe as `recv` is.
 //! - Every method that sends or receives fails at once, rather than waiting
 //!   forever, on a socket type that cannot do it.
 //!
@@ -166,6 +172,10 @@ impl Inbox {
 /// socket and any unsent messages back.
 pub struct AsyncSocket {
     inbox: Rc<RefCell<Inbox>>,
+    /// The `Sink` side's reserved place ([`poll_ready`] gave it), and its
+    /// wait for one.
+    #[cfg(feature = "futures")]
+    sink: futures::SinkState,
     /// The source, shared with the feeder: a send finds the socket free
     /// (the loop is not in the source's dispatch while a future runs) and
     /// goes straight to libzmq, as a handler's send does.
@@ -211,6 +221,8 @@ impl AsyncSocket {
             return Err(InsertError::new(source, e.error));
         }
         Ok(AsyncSocket {
+            #[cfg(feature = "futures")]
+            sink: futures::SinkState::default(),
             source,
             inbox,
             sender,
@@ -392,7 +404,14 @@ impl Future for Recv<'_> {
     type Output = Result<Multipart, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let socket = self.socket;
+        self.socket.poll_recv(cx)
+    }
+}
+
+impl AsyncSocket {
+    /// The poll behind [`recv`](Self::recv) and the `Stream`.
+    fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Result<Multipart, RecvError>> {
+        let socket = self;
         let mut inbox = socket.inbox.borrow_mut();
         if !socket.socket_type.can_recv() && inbox.ended.is_none() {
             return Poll::Ready(Err(RecvError::CannotReceive(socket.socket_type)));
@@ -537,3 +556,153 @@ impl EventSource for Feeder {
             })
     }
 }
+
+#[cfg(feature = "futures")]
+mod futures {
+    //! `Stream` and `Sink` (futures-rs) for [`AsyncSocket`].
+
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use futures_core::Stream;
+    use futures_sink::Sink;
+
+    use super::{AsyncSocket, RecvError, ReserveError};
+    use crate::error::SendError;
+    use crate::message::Multipart;
+    use crate::outbox::{Permit, SourceClosed};
+
+    type Waiting = Pin<Box<dyn Future<Output = Result<Permit, SourceClosed>>>>;
+
+    /// The place `poll_ready` reserved, or its wait for one.
+    #[derive(Default)]
+    pub(super) struct SinkState {
+        permit: Option<Permit>,
+        waiting: Option<Waiting>,
+    }
+
+    /// Why the [`AsyncSocket`]'s `Sink` side took no message.
+    #[derive(Debug)]
+    #[non_exhaustive]
+    pub enum SinkError {
+        /// `poll_ready` found no place: the source is closed, or the socket
+        /// type never sends.
+        Reserve(ReserveError),
+        /// `start_send` did not queue the message (the source stopped
+        /// accepting since `poll_ready`, or `poll_ready` was not called and
+        /// the outbox is full): here it is.
+        Send(SendError),
+    }
+
+    impl std::fmt::Display for SinkError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                SinkError::Reserve(e) => std::fmt::Display::fmt(e, f),
+                SinkError::Send(e) => std::fmt::Display::fmt(e, f),
+            }
+        }
+    }
+
+    impl std::error::Error for SinkError {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            match self {
+                SinkError::Reserve(e) => Some(e),
+                SinkError::Send(e) => Some(e),
+            }
+        }
+    }
+
+    /// Whole messages, as [`recv`](AsyncSocket::recv) gives them; after the
+    /// source's last word ([`RecvError::Closed`] or [`RecvError::Fatal`]),
+    /// the stream ends. Cancellation-safe as `recv` is.
+    impl Stream for AsyncSocket {
+        type Item = Result<Multipart, RecvError>;
+
+        fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            match self.poll_recv(cx) {
+                Poll::Ready(Err(RecvError::Ended)) => Poll::Ready(None),
+                other => other.map(Some),
+            }
+        }
+    }
+
+    /// Messages into the outbox through a reserved place: `poll_ready`
+    /// reserves it (waiting without blocking while the outbox is full;
+    /// cancellation-safe, no message is held), `start_send` queues the
+    /// message there, behind everything queued. `poll_flush` and
+    /// `poll_close` resolve at once: a queued message is on its way, handed
+    /// to libzmq in order as the socket takes it (messages libzmq refuses
+    /// come back through [`AsyncSocket::take_refused`]); closing the sink
+    /// does not close the socket ([`AsyncSocket::close`] does).
+    impl<M: Into<Multipart>> Sink<M> for AsyncSocket {
+        type Error = SinkError;
+
+        fn poll_ready(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Result<(), SinkError>> {
+            let this = &mut *self;
+            if this.sink.permit.is_some() {
+                return Poll::Ready(Ok(()));
+            }
+            if !this.socket_type.can_send() {
+                return Poll::Ready(Err(SinkError::Reserve(ReserveError::CannotSend(
+                    this.socket_type,
+                ))));
+            }
+            if this.sink.waiting.is_none() {
+                match this.sender.try_reserve() {
+                    Ok(Some(permit)) => {
+                        this.sink.permit = Some(permit);
+                        return Poll::Ready(Ok(()));
+                    }
+                    Ok(None) => {
+                        let sender = this.sender.clone();
+                        this.sink.waiting = Some(Box::pin(async move { sender.reserve().await }));
+                    }
+                    Err(SourceClosed) => {
+                        return Poll::Ready(Err(SinkError::Reserve(ReserveError::Closed)));
+                    }
+                }
+            }
+            let Some(waiting) = this.sink.waiting.as_mut() else {
+                return Poll::Pending; // not reached: set just above
+            };
+            let outcome = std::task::ready!(waiting.as_mut().poll(cx));
+            this.sink.waiting = None;
+            Poll::Ready(match outcome {
+                Ok(permit) => {
+                    this.sink.permit = Some(permit);
+                    Ok(())
+                }
+                Err(SourceClosed) => Err(SinkError::Reserve(ReserveError::Closed)),
+            })
+        }
+
+        fn start_send(mut self: Pin<&mut Self>, item: M) -> Result<(), SinkError> {
+            let msg = item.into();
+            let permit = match self.sink.permit.take() {
+                Some(permit) => permit,
+                // Without `poll_ready` first: a place now, or the message back.
+                None => match self.sender.try_reserve() {
+                    Ok(Some(permit)) => permit,
+                    Ok(None) => return Err(SinkError::Send(SendError::Full(msg))),
+                    Err(SourceClosed) => return Err(SinkError::Send(SendError::Closed(msg))),
+                },
+            };
+            permit.send(msg).map_err(SinkError::Send)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), SinkError>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), SinkError>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+}
+
+#[cfg(feature = "futures")]
+pub use futures::SinkError;

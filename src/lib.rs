@@ -84,6 +84,8 @@ mod stats;
 mod wire;
 pub mod zmq;
 
+#[cfg(feature = "futures")]
+pub use async_socket::SinkError;
 pub use async_socket::{AsyncSocket, RecvError, ReserveError};
 #[cfg(feature = "auth")]
 pub use auth::{AuthConfig, Authenticator};

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::calloop::futures::executor;
-use calloop_zmq::{AsyncSocket, RecvError, ZmqSource, zmq};
+use calloop_zmq::{AsyncSocket, Multipart, RecvError, ZmqSource, zmq};
 use support::{WAIT, run_until};
 
 const N: u64 = 100_000;
@@ -409,4 +409,105 @@ fn send_on_a_closed_source_hands_the_message_back() {
         l.is_some()
     });
     assert!(log.unwrap().contains("source closed"));
+}
+
+/// The futures-rs traits: a `Sink` that waits in `poll_ready` while the
+/// outbox is full and keeps order, and a `Stream` that ends after the
+/// source's last word.
+#[cfg(feature = "futures")]
+#[test]
+fn sink_and_stream_carry_every_message_in_order_and_the_stream_ends() {
+    use futures_core::Stream;
+    use futures_sink::Sink;
+    use std::pin::Pin;
+
+    const TOTAL: u64 = 5_000;
+    let ctx = zmq::Context::new();
+    let push = ZmqSource::builder(ctx.socket(zmq::SocketType::Push).unwrap())
+        .outbox_capacity(4)
+        .build()
+        .unwrap();
+    push.bind("inproc://async-sink").unwrap();
+    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
+    pull.connect("inproc://async-sink").unwrap();
+
+    let mut event_loop: EventLoop<Option<(u64, u64)>> = EventLoop::try_new().unwrap();
+    let mut push = AsyncSocket::insert(push, &event_loop.handle(), 4).unwrap();
+    let mut pull = AsyncSocket::insert(pull, &event_loop.handle(), 8).unwrap();
+    let (exec, scheduler) = executor().unwrap();
+    event_loop
+        .handle()
+        .insert_source(exec, |outcome: Option<(u64, u64)>, _, done| {
+            if outcome.is_some() {
+                *done = outcome;
+            }
+        })
+        .unwrap();
+    scheduler
+        .schedule(async move {
+            let mut waited = 0u64;
+            for seq in 0..TOTAL {
+                let mut first = true;
+                poll_fn(|cx| {
+                    let ready = Sink::<&[u8]>::poll_ready(Pin::new(&mut push), cx);
+                    if ready.is_pending() && first {
+                        waited += 1;
+                    }
+                    first = false;
+                    ready
+                })
+                .await
+                .expect("the sink is open");
+                Pin::new(&mut push)
+                    .start_send(&seq.to_le_bytes()[..])
+                    .expect("a ready sink takes a message");
+            }
+            poll_fn(|cx| Sink::<Multipart>::poll_flush(Pin::new(&mut push), cx))
+                .await
+                .unwrap();
+            std::mem::forget(push); // keep sending until the peer has all
+            Some((waited, 0))
+        })
+        .unwrap();
+    scheduler
+        .schedule(async move {
+            let mut got = 0u64;
+            while got < TOTAL {
+                let msg = poll_fn(|cx| Pin::new(&mut pull).poll_next(cx))
+                    .await
+                    .expect("the stream goes on")
+                    .expect("the socket is open");
+                assert_eq!(seq_of(&msg), got);
+                got += 1;
+            }
+            pull.close(Duration::ZERO);
+            let last = poll_fn(|cx| Pin::new(&mut pull).poll_next(cx)).await;
+            assert!(matches!(last, Some(Err(RecvError::Closed(_)))));
+            let after = poll_fn(|cx| Pin::new(&mut pull).poll_next(cx)).await;
+            assert!(after.is_none(), "the stream ends after the last word");
+            Some((u64::MAX, got))
+        })
+        .unwrap();
+    let mut done = None;
+    let mut waited = None;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sink and stream did not finish"
+        );
+        event_loop
+            .dispatch(Some(Duration::from_millis(10)), &mut done)
+            .unwrap();
+        match done.take() {
+            Some((u64::MAX, got)) => {
+                assert_eq!(got, TOTAL);
+                break;
+            }
+            Some((w, _)) => waited = Some(w),
+            None => {}
+        }
+    }
+    let waited = waited.expect("the sink task finished before the stream");
+    assert!(waited > 0, "poll_ready never had to wait");
 }

@@ -1,5 +1,5 @@
 //! For event sources built around a [`ZmqSource`](crate::ZmqSource) (the
-//! monitor, the authenticator, the async socket's feeder): everything but `process_events` is the inner
+//! monitor and the authenticator): everything but `process_events` is the inner
 //! source's business, so it is forwarded in one place.
 
 /// Expands, inside an `impl EventSource`, to the lifecycle constant and the

@@ -49,6 +49,7 @@
 //! ```
 
 mod deadline;
+#[cfg(any(feature = "auth", feature = "monitor"))]
 mod forward;
 mod handle;
 mod lifecycle;
@@ -65,6 +66,7 @@ use calloop::{
     TokenFactory,
 };
 
+#[cfg(any(feature = "auth", feature = "monitor"))]
 pub(crate) use forward::forward_registration;
 pub use handle::SocketHandle;
 pub use lifecycle::{Closed, Fatal};
