@@ -223,6 +223,18 @@ fn consumer(ctx: &zmq::Context, endpoint: &str, n: u64) -> thread::JoinHandle<u6
     })
 }
 
+/// A PUSH source with a small outbox and `ZMQ_SNDHWM` 16, bound to
+/// `endpoint`, so sends meet pushback early.
+fn bound_push(ctx: &zmq::Context, endpoint: &str, outbox: usize) -> ZmqSource {
+    let push = ZmqSource::builder(ctx.socket(zmq::SocketType::Push).unwrap())
+        .outbox_capacity(outbox)
+        .build()
+        .unwrap();
+    push.socket().set_sndhwm(16).unwrap();
+    push.bind(endpoint).unwrap();
+    push
+}
+
 /// Every send is a `reserve` raced against "a timer that always wins first":
 /// when it has to wait it is dropped (a lost `select!`) on alternate
 /// attempts and awaited on the others, and the message stays the caller's
@@ -232,12 +244,7 @@ fn consumer(ctx: &zmq::Context, endpoint: &str, n: u64) -> thread::JoinHandle<u6
 fn cancelling_reserve_at_every_await_point_loses_and_duplicates_nothing() {
     const CAP: usize = 8;
     let ctx = zmq::Context::new();
-    let push = ZmqSource::builder(ctx.socket(zmq::SocketType::Push).unwrap())
-        .outbox_capacity(CAP)
-        .build()
-        .unwrap();
-    push.socket().set_sndhwm(16).unwrap();
-    push.bind("inproc://async-send-cancel").unwrap();
+    let push = bound_push(&ctx, "inproc://async-send-cancel", CAP);
     let peer = consumer(&ctx, "inproc://async-send-cancel", N);
 
     let mut event_loop: EventLoop<Option<u64>> = EventLoop::try_new().unwrap();
@@ -302,11 +309,7 @@ fn cancelling_reserve_at_every_await_point_loses_and_duplicates_nothing() {
 fn send_awaits_room_and_keeps_order() {
     const TOTAL: u64 = 5_000;
     let ctx = zmq::Context::new();
-    let push = ZmqSource::builder(ctx.socket(zmq::SocketType::Push).unwrap())
-        .outbox_capacity(4)
-        .build()
-        .unwrap();
-    push.bind("inproc://async-send").unwrap();
+    let push = bound_push(&ctx, "inproc://async-send", 4);
     let peer = consumer(&ctx, "inproc://async-send", TOTAL);
     let mut event_loop: EventLoop<bool> = EventLoop::try_new().unwrap();
     let socket = AsyncSocket::insert(push, &event_loop.handle(), 4).unwrap();
@@ -423,11 +426,7 @@ fn sink_and_stream_carry_every_message_in_order_and_the_stream_ends() {
 
     const TOTAL: u64 = 5_000;
     let ctx = zmq::Context::new();
-    let push = ZmqSource::builder(ctx.socket(zmq::SocketType::Push).unwrap())
-        .outbox_capacity(4)
-        .build()
-        .unwrap();
-    push.bind("inproc://async-sink").unwrap();
+    let push = bound_push(&ctx, "inproc://async-sink", 4);
     let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
     pull.connect("inproc://async-sink").unwrap();
 
