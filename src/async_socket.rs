@@ -74,10 +74,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use calloop::{
-    EventIterator, EventSource, LoopHandle, Poll as LoopPoll, PostAction, Readiness, Token,
-    TokenFactory,
-};
+use calloop::{EventSource, LoopHandle, PostAction, Readiness, Token};
 
 use crate::error::{Error, InsertError, SendError};
 use crate::message::Multipart;
@@ -485,34 +482,9 @@ impl EventSource for Feeder {
     type Ret = ();
     type Error = Error;
 
-    const NEEDS_EXTRA_LIFECYCLE_EVENTS: bool =
-        <ZmqSource as EventSource>::NEEDS_EXTRA_LIFECYCLE_EVENTS;
-
-    // Everything but `process_events` is the source's business. The borrows
-    // cannot clash: futures run only outside the loop's calls into sources.
-    fn register(&mut self, poll: &mut LoopPoll, factory: &mut TokenFactory) -> calloop::Result<()> {
-        self.source.borrow_mut().register(poll, factory)
-    }
-
-    fn reregister(
-        &mut self,
-        poll: &mut LoopPoll,
-        factory: &mut TokenFactory,
-    ) -> calloop::Result<()> {
-        self.source.borrow_mut().reregister(poll, factory)
-    }
-
-    fn unregister(&mut self, poll: &mut LoopPoll) -> calloop::Result<()> {
-        self.source.borrow_mut().unregister(poll)
-    }
-
-    fn before_sleep(&mut self) -> calloop::Result<Option<(Readiness, Token)>> {
-        self.source.borrow_mut().before_sleep()
-    }
-
-    fn before_handle_events(&mut self, events: EventIterator<'_>) {
-        self.source.borrow_mut().before_handle_events(events)
-    }
+    // The borrow cannot clash: futures run only outside the loop's calls
+    // into sources.
+    crate::source::forward_registration!(source.borrow_mut());
 
     fn process_events<F>(
         &mut self,

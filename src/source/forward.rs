@@ -1,13 +1,13 @@
 //! For event sources built around a [`ZmqSource`](crate::ZmqSource) (the
-//! monitor and the authenticator): everything but `process_events` is the inner
+//! monitor, the authenticator, the async socket's feeder): everything but `process_events` is the inner
 //! source's business, so it is forwarded in one place.
 
 /// Expands, inside an `impl EventSource`, to the lifecycle constant and the
 /// `register`, `reregister`, `unregister`, `before_sleep` and
-/// `before_handle_events` methods, each forwarded to the `ZmqSource` in
-/// field `$field`.
+/// `before_handle_events` methods, each forwarded to the `ZmqSource` that
+/// `self.$($path)+` reaches (a field, or e.g. `source.borrow_mut()`).
 macro_rules! forward_registration {
-    ($field:ident) => {
+    ($($path:tt)+) => {
         const NEEDS_EXTRA_LIFECYCLE_EVENTS: bool =
             <$crate::source::ZmqSource as calloop::EventSource>::NEEDS_EXTRA_LIFECYCLE_EVENTS;
 
@@ -16,7 +16,7 @@ macro_rules! forward_registration {
             poll: &mut calloop::Poll,
             factory: &mut calloop::TokenFactory,
         ) -> calloop::Result<()> {
-            self.$field.register(poll, factory)
+            self.$($path)+.register(poll, factory)
         }
 
         fn reregister(
@@ -24,21 +24,21 @@ macro_rules! forward_registration {
             poll: &mut calloop::Poll,
             factory: &mut calloop::TokenFactory,
         ) -> calloop::Result<()> {
-            self.$field.reregister(poll, factory)
+            self.$($path)+.reregister(poll, factory)
         }
 
         fn unregister(&mut self, poll: &mut calloop::Poll) -> calloop::Result<()> {
-            self.$field.unregister(poll)
+            self.$($path)+.unregister(poll)
         }
 
         fn before_sleep(
             &mut self,
         ) -> calloop::Result<Option<(calloop::Readiness, calloop::Token)>> {
-            self.$field.before_sleep()
+            self.$($path)+.before_sleep()
         }
 
         fn before_handle_events(&mut self, events: calloop::EventIterator<'_>) {
-            self.$field.before_handle_events(events)
+            self.$($path)+.before_handle_events(events)
         }
     };
 }

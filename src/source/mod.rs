@@ -49,7 +49,6 @@
 //! ```
 
 mod deadline;
-#[cfg(any(feature = "auth", feature = "monitor"))]
 mod forward;
 mod handle;
 mod lifecycle;
@@ -66,7 +65,6 @@ use calloop::{
     TokenFactory,
 };
 
-#[cfg(any(feature = "auth", feature = "monitor"))]
 pub(crate) use forward::forward_registration;
 pub use handle::SocketHandle;
 pub use lifecycle::{Closed, Fatal};
