@@ -7,11 +7,15 @@
 //! executor, or any executor driven there) await
 //! [`recv`](AsyncSocket::recv); when the inbox is full the source stops
 //! receiving, so libzmq's high-water mark pushes back on the peer instead of
-//! memory growing. [`send`](AsyncSocket::send) and
-//! [`reserve`](AsyncSocket::reserve) wait for room in the outbox without
-//! blocking; other threads send through the [`Sender`]
-//! ([`AsyncSocket::sender`]). [`ended`](AsyncSocket::ended) waits for the
-//! source to end. With the `futures` feature (on by default), an
+//! memory growing. [`send`](AsyncSocket::send) waits, without blocking,
+//! while the socket or the outbox pushes back, and
+//! [`reserve`](AsyncSocket::reserve) for room in the outbox;
+//! [`flush`](AsyncSocket::flush) waits until the outbox is empty; other
+//! threads send through the [`Sender`] ([`AsyncSocket::sender`]).
+//! [`with_socket`](AsyncSocket::with_socket) reaches the socket for options
+//! and subscriptions. [`ended`](AsyncSocket::ended) waits for the source to
+//! end; dropping the `AsyncSocket` ends it. With the `futures` feature (on
+//! by default), an
 //! `AsyncSocket` is also a futures-rs `Stream` of whole messages and a
 //! `Sink` of anything `Into<Multipart>`, so the futures ecosystem's
 //! combinators work on it.
@@ -26,9 +30,12 @@
 //! - [`send`](AsyncSocket::send) is not, for its message: dropped while it
 //!   waits for room, it drops the message it was given (nothing was queued).
 //!   Use `reserve` where a send can lose a race.
+//! - [`flush`](AsyncSocket::flush) and [`ended`](AsyncSocket::ended) hold
+//!   nothing, so they are cancellation-safe.
 //! - The `Sink`'s `poll_ready` reserves a place and holds no message, so it
-//!   is cancellation-safe; `start_send` then queues without waiting. The
-//!   `Stream` is cancellation-safe as `recv` is.
+//!   is cancellation-safe; `start_send` then queues without waiting;
+//!   `poll_flush` waits as `flush` does. The `Stream` is cancellation-safe as
+//!   `recv` is.
 //! - Every method that sends or receives fails at once, rather than waiting
 //!   forever, on a socket type that cannot do it.
 //!
@@ -73,6 +80,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use calloop::{EventSource, LoopHandle, PostAction, Readiness, Token};
 
@@ -80,6 +88,7 @@ use crate::error::{Error, InsertError, SendError};
 use crate::message::Multipart;
 use crate::outbox::{Permit, SendFailure, Sender, SourceClosed};
 use crate::source::{Closed, Event, Fatal, ZmqSource};
+use crate::stats::Counters;
 use crate::zmq;
 
 /// Why [`AsyncSocket::recv`] has no message to give.
@@ -140,8 +149,10 @@ impl std::error::Error for ReserveError {}
 struct Inbox {
     messages: VecDeque<Multipart>,
     capacity: usize,
-    /// The tasks awaiting `recv` (usually one).
+    /// The tasks awaiting `recv` or `ended` (usually one).
     wakers: Vec<Waker>,
+    /// The tasks whose `send` waits for the loop to send what it holds.
+    held_waiters: Vec<Waker>,
     /// Receiving is paused because the inbox is full.
     paused: bool,
     /// A wake-up to resume receiving is on its way.
@@ -158,15 +169,40 @@ impl Inbox {
             waker.wake();
         }
     }
+
+    fn wake_senders(&mut self) {
+        for waker in self.held_waiters.drain(..) {
+            waker.wake();
+        }
+    }
+}
+
+/// Where [`AsyncSocket::send`] can put a message now.
+enum SendNow {
+    /// Handed to the socket's handle: sent, or queued behind nothing when the
+    /// socket pushed back, or refused (the outcome says which).
+    Done(Result<(), SendError>),
+    /// The loop holds messages the socket has not taken yet: wait until it
+    /// has sent them, then send straight to libzmq.
+    AfterHeld(Multipart),
+    /// Senders' messages or reserved places are ahead (or the source is
+    /// closed or in a dispatch): through the senders' queue, in order.
+    Queue(Multipart),
 }
 
 /// A ZeroMQ socket in a calloop loop, driven from futures on the loop's
 /// thread. See the [module docs](self).
 ///
-/// Dropping it leaves the source in the loop, receiving until its inbox is
-/// full and then paused; end the source first with
-/// [`close`](Self::close) (and await [`RecvError::Closed`]) to get the
-/// socket and any unsent messages back.
+/// Dropping it ends its source at the loop's next iteration, as
+/// [`close`](Self::close) with a zero flush timeout would: it stops
+/// receiving, hands libzmq what the socket takes at once, and leaves the
+/// loop. Messages that did not go out are logged and counted in
+/// [`StatsSnapshot::dropped_at_drop`](crate::StatsSnapshot::dropped_at_drop);
+/// received messages nobody read are logged and counted in
+/// [`StatsSnapshot::dropped_unread`](crate::StatsSnapshot::dropped_unread).
+/// To keep them instead, [`flush`](Self::flush) first, or
+/// [`close`](Self::close) and await [`ended`](Self::ended), which hands the
+/// socket and every unsent message back.
 pub struct AsyncSocket {
     inbox: Rc<RefCell<Inbox>>,
     /// The `Sink` side's reserved place ([`poll_ready`] gave it), and its
@@ -198,6 +234,7 @@ impl AsyncSocket {
             messages: VecDeque::with_capacity(inbox_capacity),
             capacity: inbox_capacity,
             wakers: Vec::new(),
+            held_waiters: Vec::new(),
             paused: false,
             resume_pinged: false,
             refused: Vec::new(),
@@ -209,6 +246,7 @@ impl AsyncSocket {
         let feeder = Feeder {
             source: source.clone(),
             inbox: inbox.clone(),
+            sender: sender.clone(),
         };
         if let Err(e) = handle.insert_source(feeder, |(), &mut (), _| {}) {
             drop(e.inserted);
@@ -256,11 +294,14 @@ impl AsyncSocket {
             .map_err(|_| ReserveError::Closed)
     }
 
-    /// Queues `msg` for sending, waiting (without blocking the thread) while
-    /// the outbox is full. Resolves once the message is queued: the outbox
-    /// then hands it to libzmq in order, as soon as the socket takes it;
-    /// messages libzmq refuses later come back through
-    /// [`take_refused`](Self::take_refused).
+    /// Sends `msg`, waiting (without blocking the thread) while the socket
+    /// or the outbox pushes back. Resolves once libzmq took the message, or
+    /// once it is queued in the outbox (the first message the socket could
+    /// not take yet, or behind other senders' messages): the outbox then
+    /// hands it to libzmq in order, as soon as the socket takes it; messages
+    /// libzmq refuses later come back through
+    /// [`take_refused`](Self::take_refused). [`flush`](Self::flush) waits
+    /// until everything queued went out.
     ///
     /// **Not cancellation-safe for the message**: dropping the future while
     /// it waits for room drops the message with it (nothing was queued). To
@@ -278,28 +319,34 @@ impl AsyncSocket {
                 error: zmq::Error::ENOTSUP,
             });
         }
-        // The common case: nothing queued, so the message may overtake
-        // nothing and goes straight to libzmq (or, if the socket pushes back,
-        // into the outbox), as a handler's send does; no lock is held
-        // across it and no wake-up is needed.
-        let msg = match self.send_now(msg) {
-            Ok(outcome) => return outcome,
-            Err(msg) => msg,
-        };
-        // Then a place free now, which needs no future.
+        // The common case: nothing queued, so the message overtakes nothing
+        // and goes straight to libzmq (or, the first time the socket pushes
+        // back, into the loop's half of the outbox), as a handler's send
+        // does. While the loop holds messages the socket has not taken, the
+        // send waits for the loop to send them rather than queueing behind
+        // them: each message then crosses into libzmq once, from here,
+        // instead of being queued here and sent again by the loop
+        // (BENCHMARKS.md, "The async socket").
+        let mut msg = msg;
+        loop {
+            msg = match self.send_now(msg) {
+                SendNow::Done(outcome) => return outcome,
+                SendNow::AfterHeld(msg) => {
+                    HeldSent { socket: self }.await;
+                    msg
+                }
+                SendNow::Queue(msg) => return self.send_queued(msg).await,
+            };
+        }
+    }
+
+    /// The senders' queue path of [`send`](Self::send): a place, then the
+    /// message in it, behind everything queued.
+    async fn send_queued(&self, msg: Multipart) -> Result<(), SendError> {
         let permit = match self.sender.try_reserve() {
             Ok(Some(permit)) => permit,
             Ok(None) => match self.sender.reserve().await {
-                Ok(permit) => {
-                    // Room again. If nothing but the loop's own queue is
-                    // ahead, the handle's path is still in order and cheaper
-                    // than the senders' queue: give the place back and take it.
-                    drop(permit);
-                    match self.send_now(msg) {
-                        Ok(outcome) => return outcome,
-                        Err(back) => return self.send_queued(back).await,
-                    }
-                }
+                Ok(permit) => permit,
                 Err(SourceClosed) => return Err(SendError::Closed(msg)),
             },
             Err(SourceClosed) => return Err(SendError::Closed(msg)),
@@ -307,13 +354,50 @@ impl AsyncSocket {
         permit.send(msg)
     }
 
-    /// The senders' queue path of [`send`](Self::send): a place, then the
-    /// message in it, behind everything queued.
-    async fn send_queued(&self, msg: Multipart) -> Result<(), SendError> {
-        match self.sender.reserve().await {
-            Ok(permit) => permit.send(msg),
-            Err(SourceClosed) => Err(SendError::Closed(msg)),
+    /// Waits, without blocking the thread, until the outbox is empty: every
+    /// message queued before (by this socket, the `Sink` side, or any
+    /// [`Sender`]) was handed to libzmq, or handed back
+    /// ([`take_refused`](Self::take_refused)); or until the source ended
+    /// ([`ended`](Self::ended) then hands back what did not go out). libzmq
+    /// itself may still hold the messages (its queue, `ZMQ_LINGER`).
+    ///
+    /// A place reserved by an unused [`Permit`] counts as queued, as it does
+    /// for [`Sender::flush`]. Cancellation-safe: it holds nothing.
+    pub async fn flush(&self) {
+        Drained {
+            sender: &self.sender,
+            slot: None,
         }
+        .await
+    }
+
+    /// Calls `f` with the socket, for options (`set_subscribe`,
+    /// `set_sndhwm`, ...), endpoints (`bind`, `connect`, `disconnect`) and
+    /// queries while the socket is in the loop. Send and receive through
+    /// this `AsyncSocket` instead: a blocking call on the socket would block
+    /// the loop.
+    ///
+    /// The source re-reads `ZMQ_EVENTS` before the loop next sleeps, since
+    /// anything done through the socket may make libzmq take in a
+    /// notification the edge-triggered fd will not repeat.
+    ///
+    /// `None` once the source has handed the socket back in
+    /// [`RecvError::Closed`], and when called from inside `f`.
+    ///
+    /// ```
+    /// # use calloop_zmq::calloop::EventLoop;
+    /// # use calloop_zmq::{zmq, AsyncSocket, ZmqSource};
+    /// # let ctx = zmq::Context::new();
+    /// # let event_loop: EventLoop<()> = EventLoop::try_new()?;
+    /// let sub = ZmqSource::new(ctx.socket(zmq::SocketType::Sub)?)?;
+    /// let sub = AsyncSocket::insert(sub, &event_loop.handle(), 64)?;
+    /// sub.with_socket(|socket| socket.set_subscribe(b"weather."))
+    ///     .expect("the socket is in the loop")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_socket<T>(&self, f: impl FnOnce(&zmq::Socket) -> T) -> Option<T> {
+        let mut source = self.source.try_borrow_mut().ok()?;
+        source.handle().try_socket().map(f)
     }
 
     /// Waits for the source to end and says how: [`RecvError::Closed`]
@@ -326,28 +410,32 @@ impl AsyncSocket {
         Ended { socket: self }
     }
 
-    /// Sends through the source's handle (straight to libzmq, or behind
-    /// what the loop holds) when the senders' queue is empty and no place
-    /// is reserved, so order holds; and only while the source is open and
-    /// not in a dispatch. Otherwise gives the message back for the senders'
-    /// queue.
-    fn send_now(&self, msg: Multipart) -> Result<Result<(), SendError>, Multipart> {
+    /// Where [`send`](Self::send) can put `msg` now: through the source's
+    /// handle when nothing at all is queued (so order holds), after the
+    /// loop's held messages when only those are ahead, and through the
+    /// senders' queue otherwise (and while the source is closed or in a
+    /// dispatch).
+    fn send_now(&self, msg: Multipart) -> SendNow {
         if self.inbox.borrow().ended.is_some() {
-            return Err(msg);
+            return SendNow::Queue(msg);
         }
         let Ok(mut source) = self.source.try_borrow_mut() else {
-            return Err(msg);
+            return SendNow::Queue(msg);
         };
         let handle = source.handle();
+        let held = handle.queued();
         // The outbox's depth is what the loop holds plus the senders' queue
         // plus reserved places (and refused messages not yet handed back):
         // equal to what the loop holds means nothing else is ahead.
-        if self.sender.len() > handle.queued() {
-            return Err(msg);
+        if self.sender.len() > held {
+            return SendNow::Queue(msg);
+        }
+        if held > 0 {
+            return SendNow::AfterHeld(msg);
         }
         match handle.send(msg) {
-            Err(SendError::Full(msg)) => Err(msg),
-            outcome => Ok(outcome),
+            Err(SendError::Full(msg)) => SendNow::Queue(msg),
+            outcome => SendNow::Done(outcome),
         }
     }
 
@@ -468,12 +556,88 @@ impl fmt::Debug for Ended<'_> {
     }
 }
 
+/// Ready once the loop holds no message for sending (it sent them, or the
+/// source ended), or once the source cannot be looked at (it is in a
+/// dispatch): [`AsyncSocket::send`] then decides again.
+struct HeldSent<'a> {
+    socket: &'a AsyncSocket,
+}
+
+impl Future for HeldSent<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let socket = self.socket;
+        let mut inbox = socket.inbox.borrow_mut();
+        let held = match socket.source.try_borrow_mut() {
+            Ok(mut source) => source.handle().queued(),
+            Err(_) => 0,
+        };
+        if held == 0 || inbox.ended.is_some() {
+            return Poll::Ready(());
+        }
+        // The feeder wakes these after every dispatch that left the loop
+        // holding nothing, and when the source ends.
+        if !inbox.held_waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            inbox.held_waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+/// The future behind [`AsyncSocket::flush`]: ready once the outbox is empty
+/// or the source ended; dropped while waiting, it leaves no registration.
+struct Drained<'a> {
+    sender: &'a Sender,
+    slot: Option<u64>,
+}
+
+impl Future for Drained<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        this.sender.poll_drained(cx, &mut this.slot, 0)
+    }
+}
+
+impl Drop for Drained<'_> {
+    fn drop(&mut self) {
+        self.sender.forget_task(&mut self.slot);
+    }
+}
+
+impl Drop for AsyncSocket {
+    fn drop(&mut self) {
+        #[cfg(feature = "futures")]
+        self.sender.forget_task(&mut self.sink.flushing);
+        let unread = std::mem::take(&mut self.inbox.borrow_mut().messages);
+        count_unread(&self.sender, unread.len());
+        // The source ends at its next dispatch, which this wakes; the
+        // feeder reports what did not go out.
+        self.sender.close_source(Duration::ZERO);
+    }
+}
+
+/// Counts and logs received messages that will never be read.
+fn count_unread(sender: &Sender, unread: usize) {
+    if unread > 0 {
+        Counters::bump(&sender.counters().dropped_unread, unread as u64);
+        tracing::warn!(
+            messages = unread,
+            "AsyncSocket dropped with received messages nobody read"
+        );
+    }
+}
+
 /// The event source behind an [`AsyncSocket`]: the socket's source, feeding
 /// the inbox. A `recv` that makes room in a full inbox wakes it through the
 /// outbox's wake-up, which dispatches the source.
 struct Feeder {
     source: Rc<RefCell<ZmqSource>>,
     inbox: Rc<RefCell<Inbox>>,
+    /// The source's outbox handle, for its counters.
+    sender: Sender,
 }
 
 impl EventSource for Feeder {
@@ -504,28 +668,81 @@ impl EventSource for Feeder {
             }
         }
         let inbox = &self.inbox;
-        self.source
-            .borrow_mut()
-            .process_events(readiness, token, |event, socket| {
-                let mut inbox = inbox.borrow_mut();
-                match event {
-                    Event::Message(msg) => {
-                        inbox.messages.push_back(msg);
-                        if inbox.messages.len() >= inbox.capacity {
-                            // Full: libzmq holds the rest, up to its HWM.
-                            socket.pause_recv();
-                            inbox.paused = true;
-                        }
+        let sender = &self.sender;
+        // Only the feeder holds the inbox once the `AsyncSocket` is dropped.
+        let orphaned = Rc::strong_count(inbox) == 1;
+        let mut source = self.source.borrow_mut();
+        let action = source.process_events(readiness, token, |event, socket| {
+            let mut inbox = inbox.borrow_mut();
+            if orphaned {
+                report_orphaned(event, sender);
+                return;
+            }
+            match event {
+                Event::Message(msg) => {
+                    inbox.messages.push_back(msg);
+                    if inbox.messages.len() >= inbox.capacity {
+                        // Full: libzmq holds the rest, up to its HWM.
+                        socket.pause_recv();
+                        inbox.paused = true;
                     }
-                    Event::SendFailed(failure) => {
-                        tracing::warn!(error = %failure.error, "queued message refused; see AsyncSocket::take_refused");
-                        inbox.refused.push(failure);
-                    }
-                    Event::Closed(closed) => inbox.ended = Some(RecvError::Closed(closed)),
-                    Event::Fatal(fatal) => inbox.ended = Some(RecvError::Fatal(fatal)),
                 }
-                inbox.wake();
-            })
+                Event::SendFailed(failure) => {
+                    tracing::warn!(error = %failure.error, "queued message refused; see AsyncSocket::take_refused");
+                    inbox.refused.push(failure);
+                }
+                Event::Closed(closed) => {
+                    inbox.ended = Some(RecvError::Closed(closed));
+                    inbox.wake_senders();
+                }
+                Event::Fatal(fatal) => {
+                    inbox.ended = Some(RecvError::Fatal(fatal));
+                    inbox.wake_senders();
+                }
+            }
+            inbox.wake();
+        });
+        let mut inbox = self.inbox.borrow_mut();
+        if !inbox.held_waiters.is_empty() && source.handle().queued() == 0 {
+            inbox.wake_senders();
+        }
+        action
+    }
+}
+
+/// What the source says after its [`AsyncSocket`] was dropped: nobody will
+/// read it, so losses are counted and logged here.
+fn report_orphaned(event: Event, sender: &Sender) {
+    match event {
+        Event::Message(_) => count_unread(sender, 1),
+        Event::SendFailed(failure) => {
+            tracing::warn!(error = %failure.error, "queued message refused after its AsyncSocket was dropped");
+        }
+        Event::Closed(Closed {
+            undelivered,
+            partial,
+            ..
+        })
+        | Event::Fatal(Fatal {
+            undelivered,
+            partial,
+            ..
+        }) => {
+            let lost = undelivered.len();
+            if lost > 0 {
+                Counters::bump(&sender.counters().dropped_at_drop, lost as u64);
+                tracing::warn!(
+                    messages = lost,
+                    "AsyncSocket dropped with undelivered messages; flush or close it first to keep them"
+                );
+            }
+            if !partial.is_empty() {
+                tracing::warn!(
+                    frames = partial.len(),
+                    "AsyncSocket dropped in the middle of receiving a multipart message"
+                );
+            }
+        }
     }
 }
 
@@ -547,11 +764,14 @@ mod futures {
 
     type Waiting = Pin<Box<dyn Future<Output = Result<Permit, SourceClosed>>>>;
 
-    /// The place `poll_ready` reserved, or its wait for one.
+    /// The place `poll_ready` reserved, or its wait for one; and
+    /// `poll_flush`'s wait for the outbox to drain.
     #[derive(Default)]
     pub(super) struct SinkState {
         permit: Option<Permit>,
         waiting: Option<Waiting>,
+        /// `poll_flush`'s registration with the outbox while it waits.
+        pub(super) flushing: Option<u64>,
     }
 
     /// Why the [`AsyncSocket`]'s `Sink` side took no message.
@@ -602,11 +822,13 @@ mod futures {
     /// Messages into the outbox through a reserved place: `poll_ready`
     /// reserves it (waiting without blocking while the outbox is full;
     /// cancellation-safe, no message is held), `start_send` queues the
-    /// message there, behind everything queued. `poll_flush` and
-    /// `poll_close` resolve at once: a queued message is on its way, handed
-    /// to libzmq in order as the socket takes it (messages libzmq refuses
-    /// come back through [`AsyncSocket::take_refused`]); closing the sink
-    /// does not close the socket ([`AsyncSocket::close`] does).
+    /// message there, behind everything queued. `poll_flush` waits, as
+    /// [`AsyncSocket::flush`] does, until the outbox has handed every
+    /// queued message to libzmq (messages libzmq refuses come back through
+    /// [`AsyncSocket::take_refused`]) or the source ended; a place the sink
+    /// itself reserved and has not used does not count. `poll_close`
+    /// flushes the same way; it does not close the socket
+    /// ([`AsyncSocket::close`] does).
     impl<M: Into<Multipart>> Sink<M> for AsyncSocket {
         type Error = SinkError;
 
@@ -666,12 +888,19 @@ mod futures {
             permit.send(msg).map_err(SinkError::Send)
         }
 
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), SinkError>> {
-            Poll::Ready(Ok(()))
+        fn poll_flush(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Result<(), SinkError>> {
+            let this = &mut *self;
+            let own = usize::from(this.sink.permit.is_some());
+            this.sender
+                .poll_drained(cx, &mut this.sink.flushing, own)
+                .map(Ok)
         }
 
-        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), SinkError>> {
-            Poll::Ready(Ok(()))
+        fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SinkError>> {
+            <Self as Sink<M>>::poll_flush(self, cx)
         }
     }
 }

@@ -624,6 +624,47 @@ impl Sender {
         self.shared.ping.ping();
     }
 
+    /// The source's counters, for the async socket's own ones.
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.shared.counters
+    }
+
+    /// Ready once at most `allowance` places are taken (queued, held by the
+    /// loop, refused and not yet handed back, or reserved), or once the
+    /// source has ended. Otherwise registers `cx`'s waker, under the id kept
+    /// in `slot`, to be woken when the loop frees a place; the caller polls
+    /// again then. A ready poll leaves `slot` empty. [`forget_task`]
+    /// removes a registration that will not be polled again.
+    ///
+    /// [`forget_task`]: Self::forget_task
+    pub(crate) fn poll_drained(
+        &self,
+        cx: &mut Context<'_>,
+        slot: &mut Option<u64>,
+        allowance: usize,
+    ) -> Poll<()> {
+        let mut q = self.shared.lock();
+        if let Some(id) = slot.take() {
+            q.tasks.retain(|(task, _)| *task != id);
+        }
+        if q.depth() <= allowance || q.ended {
+            return Poll::Ready(());
+        }
+        let id = q.next_task;
+        q.next_task += 1;
+        q.tasks.push((id, cx.waker().clone()));
+        *slot = Some(id);
+        Poll::Pending
+    }
+
+    /// Removes a waiting registration made by
+    /// [`poll_drained`](Self::poll_drained).
+    pub(crate) fn forget_task(&self, slot: &mut Option<u64>) {
+        if let Some(id) = slot.take() {
+            self.shared.lock().tasks.retain(|(task, _)| *task != id);
+        }
+    }
+
     /// Messages queued and not yet handed to libzmq. While a dispatch runs,
     /// messages it already sent may still count until it ends.
     pub fn len(&self) -> usize {

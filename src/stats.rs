@@ -111,8 +111,13 @@ counters! {
         /// [`Sender`](crate::Sender)s.
         outbox_wakeups,
         /// Messages still queued when the source was dropped without
-        /// [`close`](crate::ZmqSource::close) (they were logged and lost).
+        /// [`close`](crate::ZmqSource::close), or when its
+        /// [`AsyncSocket`](crate::AsyncSocket) was dropped (they were logged
+        /// and lost).
         dropped_at_drop,
+        /// Received messages an [`AsyncSocket`](crate::AsyncSocket) held in
+        /// its inbox, unread, when it was dropped (logged and lost).
+        dropped_unread,
     }
 }
 

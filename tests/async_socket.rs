@@ -12,7 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use calloop_zmq::calloop::EventLoop;
-use calloop_zmq::calloop::futures::executor;
+use calloop_zmq::calloop::futures::{Scheduler, executor};
 use calloop_zmq::{AsyncSocket, Multipart, RecvError, ZmqSource, zmq};
 use support::{WAIT, run_until};
 
@@ -287,16 +287,12 @@ fn cancelling_reserve_at_every_await_point_loses_and_duplicates_nothing() {
     let cancelled = done.unwrap();
     // The last messages may still be in the outbox: dispatch until the peer
     // has them all.
-    let deadline = std::time::Instant::now() + WAIT;
-    while !peer.is_finished() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out after {WAIT:?} waiting for the peer to get every message"
-        );
-        event_loop
-            .dispatch(Some(Duration::from_millis(10)), &mut done)
-            .unwrap();
-    }
+    run_until(
+        &mut event_loop,
+        &mut done,
+        "the peer to get every message",
+        |_| peer.is_finished(),
+    );
     assert_eq!(peer.join().unwrap(), 0, "messages out of order");
     assert!(
         cancelled > 0,
@@ -305,19 +301,26 @@ fn cancelling_reserve_at_every_await_point_loses_and_duplicates_nothing() {
     assert!(peak.get() <= CAP, "outbox held {} > {CAP}", peak.get());
 }
 
-#[test]
-fn send_awaits_room_and_keeps_order() {
-    const TOTAL: u64 = 5_000;
-    let ctx = zmq::Context::new();
-    let push = bound_push(&ctx, "inproc://async-send", 4);
-    let peer = consumer(&ctx, "inproc://async-send", TOTAL);
-    let mut event_loop: EventLoop<bool> = EventLoop::try_new().unwrap();
+/// A loop with `push` in it as an `AsyncSocket` and calloop's executor,
+/// whose task sets the loop's flag when it finishes.
+fn sending_loop(push: ZmqSource) -> (EventLoop<'static, bool>, AsyncSocket, Scheduler<()>) {
+    let event_loop: EventLoop<bool> = EventLoop::try_new().unwrap();
     let socket = AsyncSocket::insert(push, &event_loop.handle(), 4).unwrap();
     let (exec, scheduler) = executor().unwrap();
     event_loop
         .handle()
         .insert_source(exec, |(), _, done| *done = true)
         .unwrap();
+    (event_loop, socket, scheduler)
+}
+
+#[test]
+fn send_awaits_room_and_keeps_order() {
+    const TOTAL: u64 = 5_000;
+    let ctx = zmq::Context::new();
+    let push = bound_push(&ctx, "inproc://async-send", 4);
+    let peer = consumer(&ctx, "inproc://async-send", TOTAL);
+    let (mut event_loop, socket, scheduler) = sending_loop(push);
     scheduler
         .schedule(async move {
             for seq in 0..TOTAL {
@@ -332,16 +335,12 @@ fn send_awaits_room_and_keeps_order() {
         .unwrap();
     let mut done = false;
     run_until(&mut event_loop, &mut done, "every send", |d| *d);
-    let deadline = std::time::Instant::now() + WAIT;
-    while !peer.is_finished() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the peer did not get everything"
-        );
-        event_loop
-            .dispatch(Some(Duration::from_millis(10)), &mut done)
-            .unwrap();
-    }
+    run_until(
+        &mut event_loop,
+        &mut done,
+        "the peer to get every message",
+        |_| peer.is_finished(),
+    );
     assert_eq!(peer.join().unwrap(), 0, "messages out of order");
 }
 
@@ -464,6 +463,7 @@ fn sink_and_stream_carry_every_message_in_order_and_the_stream_ends() {
             poll_fn(|cx| Sink::<Multipart>::poll_flush(Pin::new(&mut push), cx))
                 .await
                 .unwrap();
+            assert_eq!(push.sender().len(), 0, "poll_flush left messages queued");
             std::mem::forget(push); // keep sending until the peer has all
             Some((waited, 0))
         })
@@ -509,4 +509,202 @@ fn sink_and_stream_carry_every_message_in_order_and_the_stream_ends() {
     }
     let waited = waited.expect("the sink task finished before the stream");
     assert!(waited > 0, "poll_ready never had to wait");
+}
+
+/// Options and subscriptions while the socket is in the loop: a SUB
+/// subscribes through `with_socket` after `insert` and gets only its topic;
+/// once the source has handed its socket back, `with_socket` says `None`.
+#[test]
+fn the_socket_is_reachable_after_insert_for_subscriptions() {
+    let ctx = zmq::Context::new();
+    let publisher = ctx.socket(zmq::SocketType::Pub).unwrap();
+    publisher.bind("inproc://async-subscribe").unwrap();
+    let sub = ZmqSource::new(ctx.socket(zmq::SocketType::Sub).unwrap()).unwrap();
+    sub.connect("inproc://async-subscribe").unwrap();
+
+    let mut event_loop: EventLoop<Option<String>> = EventLoop::try_new().unwrap();
+    let sub = AsyncSocket::insert(sub, &event_loop.handle(), 8).unwrap();
+    sub.with_socket(|socket| socket.set_subscribe(b"take"))
+        .expect("the socket is in the loop")
+        .unwrap();
+    let (exec, scheduler) = executor().unwrap();
+    event_loop
+        .handle()
+        .insert_source(exec, |got, _, log| *log = Some(got))
+        .unwrap();
+    scheduler
+        .schedule(async move {
+            let msg = sub.recv().await.expect("the socket is open");
+            let text = msg.frame_str(0).unwrap().to_owned();
+            sub.close(Duration::ZERO);
+            assert!(matches!(sub.ended().await, RecvError::Closed(_)));
+            assert!(
+                sub.with_socket(|_| ()).is_none(),
+                "the socket was handed back"
+            );
+            text
+        })
+        .unwrap();
+    // The subscription reaches the publisher asynchronously: publish both
+    // topics until one arrives.
+    let mut got = None;
+    let deadline = std::time::Instant::now() + WAIT;
+    while got.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {WAIT:?} waiting for the subscribed topic"
+        );
+        publisher.send("skip", zmq::DONTWAIT).unwrap();
+        publisher.send("take", zmq::DONTWAIT).unwrap();
+        event_loop
+            .dispatch(Some(Duration::from_millis(10)), &mut got)
+            .unwrap();
+    }
+    assert_eq!(got.as_deref(), Some("take"));
+}
+
+/// Dropping an `AsyncSocket` ends its source: the loop removes it, and what
+/// could not be delivered (queued on a PUSH nobody listens to) or was never
+/// read (in a PULL's inbox) is counted, not lost without a word.
+#[test]
+fn dropping_the_socket_ends_its_source_and_counts_what_is_lost() {
+    let ctx = zmq::Context::new();
+    let push = support::stuck_push(&ctx, 8);
+    let push_stats = push.stats();
+    let push_sender = push.sender();
+    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
+    pull.bind("inproc://async-drop").unwrap();
+    let pull_stats = pull.stats();
+    let feed = ctx.socket(zmq::SocketType::Push).unwrap();
+    feed.connect("inproc://async-drop").unwrap();
+    for _ in 0..5 {
+        feed.send("unread", 0).unwrap();
+    }
+
+    let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
+    let push = AsyncSocket::insert(push, &event_loop.handle(), 4).unwrap();
+    let pull = AsyncSocket::insert(pull, &event_loop.handle(), 16).unwrap();
+    for _ in 0..3 {
+        push_sender.try_send("undelivered").unwrap();
+    }
+    run_until(
+        &mut event_loop,
+        &mut (),
+        "five messages in the inbox",
+        |_| pull.buffered() == 5,
+    );
+    drop(push);
+    drop(pull);
+    run_until(&mut event_loop, &mut (), "both sources ended", |_| {
+        push_stats.snapshot().dropped_at_drop == 3 && pull_stats.snapshot().dropped_unread == 5
+    });
+    assert!(
+        !push_sender.close_source(Duration::ZERO),
+        "the source has ended"
+    );
+    let err = push_sender.try_send("late").unwrap_err();
+    assert_eq!(err.message().frame_str(0), Some("late"));
+}
+
+/// `flush` resolves only once the outbox has handed every queued message to
+/// libzmq, and the `Sink`'s `poll_flush` likewise.
+#[test]
+fn flush_waits_until_the_outbox_is_empty() {
+    const TOTAL: u64 = 2_000;
+    let ctx = zmq::Context::new();
+    let push = bound_push(&ctx, "inproc://async-flush", 64);
+    let peer = consumer(&ctx, "inproc://async-flush", TOTAL);
+    let mut event_loop: EventLoop<Option<usize>> = EventLoop::try_new().unwrap();
+    let socket = AsyncSocket::insert(push, &event_loop.handle(), 4).unwrap();
+    let (exec, scheduler) = executor().unwrap();
+    event_loop
+        .handle()
+        .insert_source(exec, |left, _, done| *done = Some(left))
+        .unwrap();
+    scheduler
+        .schedule(async move {
+            let mut most = 0;
+            for seq in 0..TOTAL {
+                // Through the senders' queue, so messages wait in the outbox.
+                let permit = socket.reserve().await.expect("socket open");
+                permit.send(&seq.to_le_bytes()[..]).unwrap();
+                most = most.max(socket.sender().len());
+            }
+            assert!(most > 1, "the outbox never held more than one message");
+            socket.flush().await;
+            let left = socket.sender().len();
+            // Keep the socket until the peer has everything from libzmq.
+            std::mem::forget(socket);
+            left
+        })
+        .unwrap();
+    let mut done = None;
+    run_until(&mut event_loop, &mut done, "the flush", |d| d.is_some());
+    assert_eq!(done, Some(0), "flush resolved with messages queued");
+    assert_eq!(peer.join().unwrap(), 0, "messages out of order");
+}
+
+/// One message of `producer` (a tag byte) with sequence number `seq`.
+fn tagged(producer: u8, seq: u64) -> Vec<u8> {
+    let mut msg = vec![producer];
+    msg.extend_from_slice(&seq.to_le_bytes());
+    msg
+}
+
+/// `AsyncSocket::send` (straight to libzmq, after the loop's held messages,
+/// or through the senders' queue) and another thread's blocking
+/// `Sender::send` share one outbox of 4 and a `ZMQ_SNDHWM` of 16: each
+/// producer's messages arrive exactly once and in its order.
+#[test]
+fn send_and_another_threads_sender_each_keep_their_order() {
+    const EACH: u64 = 20_000;
+    let ctx = zmq::Context::new();
+    let push = bound_push(&ctx, "inproc://async-two-producers", 4);
+    let pull = ctx.socket(zmq::SocketType::Pull).unwrap();
+    pull.set_rcvhwm(16).unwrap();
+    pull.set_rcvtimeo(WAIT.as_millis() as i32).unwrap();
+    pull.connect("inproc://async-two-producers").unwrap();
+    let peer = thread::spawn(move || {
+        let mut next = [0u64; 2];
+        for _ in 0..2 * EACH {
+            let msg = pull
+                .recv_bytes(0)
+                .expect("the next message came within the timeout");
+            let producer = usize::from(msg[0] - b'a');
+            let seq = u64::from_le_bytes(msg[1..].try_into().unwrap());
+            assert_eq!(seq, next[producer], "producer {producer} out of order");
+            next[producer] += 1;
+        }
+        next
+    });
+    let sender = push.sender();
+    let other = thread::spawn(move || {
+        for seq in 0..EACH {
+            sender.send(tagged(b'b', seq)).expect("the source is open");
+        }
+    });
+
+    let (mut event_loop, socket, scheduler) = sending_loop(push);
+    scheduler
+        .schedule(async move {
+            for seq in 0..EACH {
+                socket.send(tagged(b'a', seq)).await.expect("socket open");
+                if seq % 64 == 0 {
+                    yield_now().await; // let the other thread's messages in
+                }
+            }
+            socket.flush().await;
+            std::mem::forget(socket); // keep it until the peer has all
+        })
+        .unwrap();
+    let mut done = false;
+    run_until(&mut event_loop, &mut done, "every async send", |d| *d);
+    run_until(
+        &mut event_loop,
+        &mut done,
+        "the peer to get every message",
+        |_| peer.is_finished(),
+    );
+    other.join().unwrap();
+    assert_eq!(peer.join().unwrap(), [EACH, EACH]);
 }
