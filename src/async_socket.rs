@@ -164,9 +164,15 @@ struct Inbox {
 }
 
 impl Inbox {
+    /// Wakes the tasks awaiting `recv` or `ended`. Called for every message,
+    /// so the common case (nobody waiting: the task is already woken) costs
+    /// one comparison.
+    #[inline]
     fn wake(&mut self) {
-        for waker in self.wakers.drain(..) {
-            waker.wake();
+        if !self.wakers.is_empty() {
+            for waker in self.wakers.drain(..) {
+                waker.wake();
+            }
         }
     }
 
@@ -194,7 +200,8 @@ enum SendNow {
 /// thread. See the [module docs](self).
 ///
 /// Dropping it ends its source at the loop's next iteration, as
-/// [`close`](Self::close) with a zero flush timeout would: it stops
+/// [`close`](Self::close) with a zero flush timeout would (unless a close
+/// was already asked for; that one keeps its flush timeout): it stops
 /// receiving, hands libzmq what the socket takes at once, and leaves the
 /// loop. Messages that did not go out are logged and counted in
 /// [`StatsSnapshot::dropped_at_drop`](crate::StatsSnapshot::dropped_at_drop);
@@ -422,15 +429,11 @@ impl AsyncSocket {
         let Ok(mut source) = self.source.try_borrow_mut() else {
             return SendNow::Queue(msg);
         };
-        let handle = source.handle();
-        let held = handle.queued();
-        // The outbox's depth is what the loop holds plus the senders' queue
-        // plus reserved places (and refused messages not yet handed back):
-        // equal to what the loop holds means nothing else is ahead.
-        if self.sender.len() > held {
+        if self.sender.ahead() > 0 {
             return SendNow::Queue(msg);
         }
-        if held > 0 {
+        let handle = source.handle();
+        if handle.queued() > 0 {
             return SendNow::AfterHeld(msg);
         }
         match handle.send(msg) {
@@ -614,8 +617,11 @@ impl Drop for AsyncSocket {
         let unread = std::mem::take(&mut self.inbox.borrow_mut().messages);
         count_unread(&self.sender, unread.len());
         // The source ends at its next dispatch, which this wakes; the
-        // feeder reports what did not go out.
-        self.sender.close_source(Duration::ZERO);
+        // feeder reports what did not go out. A close already asked for
+        // keeps its flush timeout.
+        if !self.sender.is_closed() {
+            self.sender.close_source(Duration::ZERO);
+        }
     }
 }
 

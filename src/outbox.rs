@@ -51,7 +51,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
@@ -85,6 +85,10 @@ struct Shared {
     /// Set with `Queue::close_request`, so the loop checks for a request
     /// without taking the lock every dispatch.
     close_asked: AtomicBool,
+    /// `items.len() + reserved`, stored with every depth change, so the loop
+    /// thread learns whether senders' messages or places are ahead without
+    /// taking the lock (the async socket's send asks before every message).
+    ahead: AtomicUsize,
 }
 
 struct Queue {
@@ -152,6 +156,8 @@ impl Shared {
     /// under the lock, so plain stores suffice (no read-modify-write per
     /// message).
     fn record_depth(&self, q: &mut Queue) {
+        self.ahead
+            .store(q.items.len() + q.reserved, Ordering::Relaxed);
         let depth = q.depth();
         self.counters
             .outbox_depth
@@ -204,6 +210,7 @@ impl Outbox {
             capacity,
             counters: Arc::new(Counters::default()),
             close_asked: AtomicBool::new(false),
+            ahead: AtomicUsize::new(0),
         };
         Self {
             shared: Arc::new(shared),
@@ -622,6 +629,15 @@ impl Sender {
     /// it to resume receiving).
     pub(crate) fn wake_loop(&self) {
         self.shared.ping.ping();
+    }
+
+    /// Messages senders queued that the loop has not taken, plus places
+    /// reserved by [`Permit`]s: what a message sent from the loop's thread
+    /// now would overtake. Without the lock: on the loop's thread it sees
+    /// every change that thread made; another thread's concurrent send may
+    /// land just after the read, which no order promise covers anyway.
+    pub(crate) fn ahead(&self) -> usize {
+        self.shared.ahead.load(Ordering::Relaxed)
     }
 
     /// The source's counters, for the async socket's own ones.
