@@ -37,7 +37,19 @@
 //!   `poll_flush` waits as `flush` does. The `Stream` is cancellation-safe as
 //!   `recv` is.
 //! - Every method that sends or receives fails at once, rather than waiting
-//!   forever, on a socket type that cannot do it.
+//!   forever, on a socket type that cannot do it; and once the source has
+//!   ended (closed, broken, or let go by a loop that was dropped:
+//!   [`RecvError::Removed`]).
+//!
+//! # Receiving
+//! A `recv` with messages in the inbox takes the oldest. With the inbox
+//! empty it takes the socket's next message straight from libzmq, so a task
+//! that keeps up skips the inbox; at most the source's budget of messages
+//! that way between two of the source's dispatches, so the loop still goes
+//! round under a flood. Counters for those messages
+//! ([`StatsSnapshot::messages_in`](crate::StatsSnapshot::messages_in)) are
+//! published at the source's next dispatch, as a dispatch's own are at its
+//! end.
 //!
 //! ```
 //! use std::time::Duration;
@@ -104,6 +116,11 @@ pub enum RecvError {
     Fatal(Fatal),
     /// The source ended and its last words were already handed out.
     Ended,
+    /// The source left its loop without ending (the loop was dropped while
+    /// this `AsyncSocket` lived on): nothing will be received or sent any
+    /// more. Here are the messages that were waiting to go out. Said once;
+    /// later calls say [`Ended`](Self::Ended).
+    Removed(Vec<Multipart>),
     /// The socket's type never receives (PUB, PUSH): said at once instead
     /// of a `recv` that would wait forever.
     CannotReceive(zmq::SocketType),
@@ -115,6 +132,11 @@ impl fmt::Display for RecvError {
             RecvError::Closed(_) => f.write_str("the socket was closed"),
             RecvError::Fatal(fatal) => write!(f, "the socket failed: {}", fatal.error),
             RecvError::Ended => f.write_str("the socket has ended"),
+            RecvError::Removed(undelivered) => write!(
+                f,
+                "the socket's source left its loop without closing ({} message(s) not sent)",
+                undelivered.len()
+            ),
             RecvError::CannotReceive(kind) => {
                 write!(f, "a {kind} socket never receives")
             }
@@ -155,6 +177,10 @@ struct Inbox {
     held_waiters: Vec<Waker>,
     /// Receiving is paused because the inbox is full.
     paused: bool,
+    /// Messages `recv` may still take straight from the socket before the
+    /// source's next dispatch (which refills it to the source's budget), so
+    /// a task that keeps up with a flood still lets the loop go round.
+    direct_left: usize,
     /// A wake-up to resume receiving is on its way.
     resume_pinged: bool,
     /// Queued messages libzmq refused, handed back by `take_refused`.
@@ -243,6 +269,7 @@ impl AsyncSocket {
             wakers: Vec::new(),
             held_waiters: Vec::new(),
             paused: false,
+            direct_left: source.budget(),
             resume_pinged: false,
             refused: Vec::new(),
             ended: None,
@@ -409,8 +436,8 @@ impl AsyncSocket {
 
     /// Waits for the source to end and says how: [`RecvError::Closed`]
     /// (after [`close`](Self::close)) with the socket and what did not go
-    /// out, or [`RecvError::Fatal`]; [`RecvError::Ended`] if that was already
-    /// handed out. Messages still in the inbox stay there for
+    /// out, [`RecvError::Fatal`], or [`RecvError::Removed`] (the loop was
+    /// dropped); [`RecvError::Ended`] if that was already handed out. Messages still in the inbox stay there for
     /// [`recv`](Self::recv). The way to learn the end of a socket that never
     /// receives (PUB, PUSH). Cancellation-safe.
     pub fn ended(&self) -> Ended<'_> {
@@ -516,6 +543,23 @@ impl AsyncSocket {
         if let Some(ended) = inbox.ended.as_mut() {
             let said = std::mem::replace(ended, RecvError::Ended);
             return Poll::Ready(Err(said));
+        }
+        // Nothing buffered, so the socket's next message is the next in
+        // order: take it straight from libzmq (the source is free: the loop
+        // is not in its dispatch while a future runs), within the budget
+        // until the source's next dispatch.
+        if inbox.direct_left > 0
+            && let Ok(mut source) = socket.source.try_borrow_mut()
+        {
+            if inbox.paused {
+                // The inbox that paused receiving is empty now.
+                inbox.paused = false;
+                source.handle().resume_recv();
+            }
+            if let Some(msg) = source.recv_now() {
+                inbox.direct_left -= 1;
+                return Poll::Ready(Ok(msg));
+            }
         }
         // Every waiting task is woken for each message; one takes it, the
         // others wait again.
@@ -668,6 +712,7 @@ impl EventSource for Feeder {
         {
             let mut inbox = self.inbox.borrow_mut();
             inbox.resume_pinged = false;
+            inbox.direct_left = self.source.borrow().budget();
             if inbox.paused && inbox.messages.len() < inbox.capacity {
                 inbox.paused = false;
                 self.source.borrow_mut().handle().resume_recv();
@@ -713,6 +758,29 @@ impl EventSource for Feeder {
             inbox.wake_senders();
         }
         action
+    }
+}
+
+impl Drop for Feeder {
+    /// The loop let go of the source without it ending: the loop itself was
+    /// dropped while the `AsyncSocket` lives on. Its futures would wait
+    /// forever, and sends would queue for nobody, so the source ends here:
+    /// the outbox stops accepting, and `recv` and `ended` say
+    /// [`RecvError::Removed`] with what did not go out.
+    fn drop(&mut self) {
+        if Rc::strong_count(&self.inbox) == 1 {
+            return; // the `AsyncSocket` is gone; its drop ended the source
+        }
+        let mut inbox = self.inbox.borrow_mut();
+        if inbox.ended.is_some() {
+            return;
+        }
+        let Ok(mut source) = self.source.try_borrow_mut() else {
+            return; // not reached: nothing else runs while the loop drops it
+        };
+        inbox.ended = Some(RecvError::Removed(source.end_removed()));
+        inbox.wake();
+        inbox.wake_senders();
     }
 }
 

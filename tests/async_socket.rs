@@ -708,3 +708,92 @@ fn send_and_another_threads_sender_each_keep_their_order() {
     other.join().unwrap();
     assert_eq!(peer.join().unwrap(), [EACH, EACH]);
 }
+
+/// A task that keeps up with a flood takes messages straight from the
+/// socket when its inbox is empty, but at most the source's budget of them
+/// between two of the source's dispatches, so the loop still goes round and
+/// other sources get their turn. All 50,000 messages wait in libzmq before
+/// the loop starts: without that bound, one task poll would take them all.
+#[test]
+fn a_task_that_keeps_up_with_a_flood_still_lets_the_loop_go_round() {
+    const TOTAL: u64 = 50_000;
+    const INBOX: usize = 16;
+    const BUDGET: usize = 64;
+    let ctx = zmq::Context::new();
+    let pull = ctx.socket(zmq::SocketType::Pull).unwrap();
+    pull.set_rcvhwm(0).unwrap();
+    let pull = ZmqSource::builder(pull).budget(BUDGET).build().unwrap();
+    pull.bind("inproc://async-flood").unwrap();
+    let stats = pull.stats();
+    let push = ctx.socket(zmq::SocketType::Push).unwrap();
+    push.set_sndhwm(0).unwrap();
+    push.connect("inproc://async-flood").unwrap();
+    for seq in 0..TOTAL {
+        push.send(&seq.to_le_bytes()[..], zmq::DONTWAIT).unwrap();
+    }
+
+    let mut event_loop: EventLoop<Option<u64>> = EventLoop::try_new().unwrap();
+    let socket = AsyncSocket::insert(pull, &event_loop.handle(), INBOX).unwrap();
+    let (exec, scheduler) = executor().unwrap();
+    event_loop
+        .handle()
+        .insert_source(exec, |got, _, done| *done = Some(got))
+        .unwrap();
+    scheduler
+        .schedule(async move {
+            for expected in 0..TOTAL {
+                let msg = socket.recv().await.expect("the socket is open");
+                assert_eq!(seq_of(&msg), expected, "out of order");
+            }
+            TOTAL
+        })
+        .unwrap();
+    let mut done = None;
+    run_until(&mut event_loop, &mut done, "every message", |d| d.is_some());
+    // Between two dispatches the task takes at most BUDGET straight from
+    // the socket plus what the inbox held.
+    let dispatches = stats.snapshot().dispatches;
+    let least = TOTAL / (BUDGET + INBOX) as u64 - 1;
+    assert!(
+        dispatches >= least,
+        "{dispatches} dispatches for {TOTAL} messages: the loop was held up (at least {least} expected)"
+    );
+}
+
+/// An `AsyncSocket` that outlives its loop: its futures resolve with
+/// `RecvError::Removed` (with what was waiting to go out) instead of
+/// waiting forever, and its sender refuses new messages.
+#[test]
+fn a_socket_that_outlives_its_loop_says_removed_instead_of_hanging() {
+    let ctx = zmq::Context::new();
+    let push = support::stuck_push(&ctx, 8);
+    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
+    pull.bind("inproc://async-removed").unwrap();
+    let event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
+    let push = AsyncSocket::insert(push, &event_loop.handle(), 4).unwrap();
+    let pull = AsyncSocket::insert(pull, &event_loop.handle(), 4).unwrap();
+    push.sender().try_send("one").unwrap();
+    push.sender().try_send("two").unwrap();
+    drop(event_loop);
+
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let said = match pin!(push.ended()).as_mut().poll(&mut cx) {
+        Poll::Ready(said) => said,
+        Poll::Pending => panic!("ended() waits for a loop that is gone"),
+    };
+    let RecvError::Removed(undelivered) = said else {
+        panic!("expected Removed, got {said:?}");
+    };
+    let texts: Vec<_> = undelivered.iter().map(|m| m.frame_str(0)).collect();
+    assert_eq!(texts, [Some("one"), Some("two")]);
+    let err = push.sender().try_send("late").unwrap_err();
+    assert!(matches!(err, calloop_zmq::SendError::Closed(_)), "{err:?}");
+    match pin!(pull.recv()).as_mut().poll(&mut cx) {
+        Poll::Ready(Err(RecvError::Removed(_))) => {}
+        other => panic!("expected Removed at once, got {other:?}"),
+    }
+    match pin!(pull.recv()).as_mut().poll(&mut cx) {
+        Poll::Ready(Err(RecvError::Ended)) => {}
+        other => panic!("expected Ended after Removed, got {other:?}"),
+    }
+}

@@ -294,6 +294,56 @@ impl ZmqSource<Owned> {
             mode: PhantomData,
         }
     }
+
+    /// Receives at most one whole message now, outside a dispatch: the
+    /// async socket's `recv` takes messages this way when its inbox is
+    /// empty, so they skip the inbox. `None` when libzmq has none, or the
+    /// source does not receive (paused, closing, ended, or an error is
+    /// waiting to end it).
+    ///
+    /// The edge-triggered fd stays honest as in a dispatch: a receive that
+    /// did not end in `EAGAIN` (or with messages waiting to go out) marks a
+    /// `ZMQ_EVENTS` re-read before the loop sleeps, so messages left in
+    /// libzmq reach the source. An error that ends the socket is kept for
+    /// the next dispatch (which `before_sleep` asks for), which ends the
+    /// source with [`Event::Fatal`] as if it had found the error itself.
+    pub(crate) fn recv_now(&mut self) -> Option<Multipart> {
+        if self.ended || self.ending.is_some() {
+            return None;
+        }
+        let mut got = None;
+        match self.recv_batch(1, &mut |event, _| {
+            if let Event::Message(msg) = event {
+                got = Some(msg);
+            }
+        }) {
+            Ok((_, drained)) => {
+                if !drained || self.io.has_queued() {
+                    self.io.mark_check();
+                }
+            }
+            Err(error) => self.ending = Some(error),
+        }
+        got
+    }
+
+    /// Ends the source outside its loop, which let go of it without it
+    /// ending (the async socket's feeder, dropped with its loop): later
+    /// sends fail with [`SendError::Closed`](crate::SendError::Closed).
+    /// Returns what was waiting to go out, oldest first; empty if the
+    /// source had already ended.
+    pub(crate) fn end_removed(&mut self) -> Vec<Multipart> {
+        if self.ended {
+            return Vec::new();
+        }
+        self.ended = true;
+        self.io.close_outbox()
+    }
+
+    /// Messages the source moves per dispatch at most.
+    pub(crate) fn budget(&self) -> usize {
+        self.budget
+    }
 }
 
 impl<R: ReceiveMode> ZmqSource<R> {
