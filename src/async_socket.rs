@@ -283,6 +283,9 @@ impl AsyncSocket {
             sender: sender.clone(),
         };
         if let Err(e) = handle.insert_source(feeder, |(), &mut (), _| {}) {
+            // The inbox goes first, so the feeder's drop sees no
+            // `AsyncSocket` to tell and leaves the source as it was.
+            drop(inbox);
             drop(e.inserted);
             let source = Rc::into_inner(source)
                 .expect("the feeder that shared the source was dropped")
@@ -437,9 +440,10 @@ impl AsyncSocket {
     /// Waits for the source to end and says how: [`RecvError::Closed`]
     /// (after [`close`](Self::close)) with the socket and what did not go
     /// out, [`RecvError::Fatal`], or [`RecvError::Removed`] (the loop was
-    /// dropped); [`RecvError::Ended`] if that was already handed out. Messages still in the inbox stay there for
-    /// [`recv`](Self::recv). The way to learn the end of a socket that never
-    /// receives (PUB, PUSH). Cancellation-safe.
+    /// dropped); [`RecvError::Ended`] if that was already handed out.
+    /// Messages still in the inbox stay there for [`recv`](Self::recv). The
+    /// way to learn the end of a socket that never receives (PUB, PUSH).
+    /// Cancellation-safe.
     pub fn ended(&self) -> Ended<'_> {
         Ended { socket: self }
     }
@@ -660,6 +664,10 @@ impl Drop for AsyncSocket {
         self.sender.forget_task(&mut self.sink.flushing);
         let unread = std::mem::take(&mut self.inbox.borrow_mut().messages);
         count_unread(&self.sender, unread.len());
+        // Nobody will read what the source would still take from libzmq.
+        if let Ok(mut source) = self.source.try_borrow_mut() {
+            source.handle().pause_recv();
+        }
         // The source ends at its next dispatch, which this wakes; the
         // feeder reports what did not go out. A close already asked for
         // keeps its flush timeout.
