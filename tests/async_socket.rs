@@ -797,3 +797,46 @@ fn a_socket_that_outlives_its_loop_says_removed_instead_of_hanging() {
         other => panic!("expected Ended after Removed, got {other:?}"),
     }
 }
+
+/// A `recv` that takes its budget's worth straight from the socket and then
+/// waits, with messages still in libzmq, loses no wake-up: the direct
+/// receives consumed the fd's edge, so the source must re-read `ZMQ_EVENTS`
+/// before the loop sleeps, find the rest and fill the inbox.
+#[test]
+fn messages_left_after_direct_receives_reach_the_inbox() {
+    const BUDGET: usize = 4;
+    let ctx = zmq::Context::new();
+    let pull = ctx.socket(zmq::SocketType::Pull).unwrap();
+    let pull = ZmqSource::builder(pull).budget(BUDGET).build().unwrap();
+    pull.bind("inproc://async-direct-edge").unwrap();
+    let push = ctx.socket(zmq::SocketType::Push).unwrap();
+    push.connect("inproc://async-direct-edge").unwrap();
+    let mut event_loop: EventLoop<()> = EventLoop::try_new().unwrap();
+    let socket = AsyncSocket::insert(pull, &event_loop.handle(), 100).unwrap();
+    // The source's first dispatches find nothing and end on EAGAIN, which
+    // clears its pending ZMQ_EVENTS check.
+    for _ in 0..3 {
+        event_loop
+            .dispatch(Some(Duration::from_millis(10)), &mut ())
+            .unwrap();
+    }
+    for seq in 0..10u64 {
+        push.send(&seq.to_le_bytes()[..], zmq::DONTWAIT).unwrap();
+    }
+    // Without dispatching: the task takes its budget straight from libzmq,
+    // then has to wait.
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for expected in 0..BUDGET as u64 {
+        match pin!(socket.recv()).as_mut().poll(&mut cx) {
+            Poll::Ready(Ok(msg)) => assert_eq!(seq_of(&msg), expected),
+            other => panic!("expected message {expected} at once, got {other:?}"),
+        }
+    }
+    assert!(pin!(socket.recv()).as_mut().poll(&mut cx).is_pending());
+    run_until(
+        &mut event_loop,
+        &mut (),
+        "the other 6 messages in the inbox",
+        |_| socket.buffered() == 6,
+    );
+}
