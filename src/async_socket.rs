@@ -47,9 +47,11 @@
 //! that keeps up skips the inbox; at most the source's budget of messages
 //! that way between two of the source's dispatches, so the loop still goes
 //! round under a flood. Counters for those messages
-//! ([`StatsSnapshot::messages_in`](crate::StatsSnapshot::messages_in)) are
-//! published at the source's next dispatch, as a dispatch's own are at its
-//! end.
+//! ([`StatsSnapshot::messages_in`](crate::StatsSnapshot::messages_in)), and
+//! for messages [`send`](AsyncSocket::send) hands to libzmq itself
+//! ([`StatsSnapshot::messages_out`](crate::StatsSnapshot::messages_out)),
+//! are published at the source's next dispatch, as a dispatch's own are at
+//! its end: publishing per message would cost more than the message.
 //!
 //! ```
 //! use std::time::Duration;
