@@ -720,36 +720,14 @@ fn a_task_that_keeps_up_with_a_flood_still_lets_the_loop_go_round() {
     const INBOX: usize = 16;
     const BUDGET: usize = 64;
     let ctx = zmq::Context::new();
-    let pull = ctx.socket(zmq::SocketType::Pull).unwrap();
-    pull.set_rcvhwm(0).unwrap();
-    let pull = ZmqSource::builder(pull).budget(BUDGET).build().unwrap();
-    pull.bind("inproc://async-flood").unwrap();
+    let (pull, push) = waiting_pull(&ctx, "inproc://async-flood", BUDGET);
     let stats = pull.stats();
-    let push = ctx.socket(zmq::SocketType::Push).unwrap();
-    push.set_sndhwm(0).unwrap();
-    push.connect("inproc://async-flood").unwrap();
     for seq in 0..TOTAL {
         push.send(&seq.to_le_bytes()[..], zmq::DONTWAIT).unwrap();
     }
-
-    let mut event_loop: EventLoop<Option<u64>> = EventLoop::try_new().unwrap();
-    let socket = AsyncSocket::insert(pull, &event_loop.handle(), INBOX).unwrap();
-    let (exec, scheduler) = executor().unwrap();
-    event_loop
-        .handle()
-        .insert_source(exec, |got, _, done| *done = Some(got))
-        .unwrap();
-    scheduler
-        .schedule(async move {
-            for expected in 0..TOTAL {
-                let msg = socket.recv().await.expect("the socket is open");
-                assert_eq!(seq_of(&msg), expected, "out of order");
-            }
-            TOTAL
-        })
-        .unwrap();
-    let mut done = None;
-    run_until(&mut event_loop, &mut done, "every message", |d| d.is_some());
+    receive_all(pull, INBOX, TOTAL, |msg, expected| {
+        assert_eq!(seq_of(msg), expected, "out of order");
+    });
     // Between two dispatches the task takes at most BUDGET straight from
     // the socket plus what the inbox held.
     let dispatches = stats.snapshot().dispatches;
@@ -839,4 +817,70 @@ fn messages_left_after_direct_receives_reach_the_inbox() {
         "the other 6 messages in the inbox",
         |_| socket.buffered() == 6,
     );
+}
+
+/// Multipart messages come whole and in order through both receive paths
+/// (the inbox and straight from the socket), with a budget small enough
+/// that both are used.
+#[test]
+fn multipart_messages_arrive_whole_through_both_receive_paths() {
+    const TOTAL: u64 = 1_000;
+    let ctx = zmq::Context::new();
+    let (pull, push) = waiting_pull(&ctx, "inproc://async-multipart", 3);
+    for seq in 0..TOTAL {
+        let body = vec![0u8; (seq % 5) as usize * 100];
+        push.send_multipart(
+            [&seq.to_le_bytes()[..], b"middle", &body[..]],
+            zmq::DONTWAIT,
+        )
+        .unwrap();
+    }
+    receive_all(pull, 2, TOTAL, |msg, expected| {
+        assert_eq!(msg.len(), 3, "message {expected} is not whole");
+        assert_eq!(seq_of(msg), expected, "out of order");
+        assert_eq!(msg.frame_str(1), Some("middle"));
+        assert_eq!(msg.frame(2).unwrap().len(), (expected % 5) as usize * 100);
+    });
+}
+
+/// A PULL source with `ZMQ_RCVHWM` 0 and the given budget, bound to
+/// `endpoint`, and a PUSH with `ZMQ_SNDHWM` 0 connected to it: everything
+/// pushed waits in libzmq until the source takes it.
+fn waiting_pull(ctx: &zmq::Context, endpoint: &str, budget: usize) -> (ZmqSource, zmq::Socket) {
+    let pull = ctx.socket(zmq::SocketType::Pull).unwrap();
+    pull.set_rcvhwm(0).unwrap();
+    let pull = ZmqSource::builder(pull).budget(budget).build().unwrap();
+    pull.bind(endpoint).unwrap();
+    let push = ctx.socket(zmq::SocketType::Push).unwrap();
+    push.set_sndhwm(0).unwrap();
+    push.connect(endpoint).unwrap();
+    (pull, push)
+}
+
+/// Receives `total` messages through an `AsyncSocket` with an inbox of
+/// `inbox` on calloop's executor, handing each with its index to `check`.
+fn receive_all(
+    pull: ZmqSource,
+    inbox: usize,
+    total: u64,
+    check: impl Fn(&Multipart, u64) + 'static,
+) {
+    let mut event_loop: EventLoop<Option<u64>> = EventLoop::try_new().unwrap();
+    let socket = AsyncSocket::insert(pull, &event_loop.handle(), inbox).unwrap();
+    let (exec, scheduler) = executor().unwrap();
+    event_loop
+        .handle()
+        .insert_source(exec, |got, _, done| *done = Some(got))
+        .unwrap();
+    scheduler
+        .schedule(async move {
+            for index in 0..total {
+                let msg = socket.recv().await.expect("the socket is open");
+                check(&msg, index);
+            }
+            total
+        })
+        .unwrap();
+    let mut done = None;
+    run_until(&mut event_loop, &mut done, "every message", |d| d.is_some());
 }
