@@ -22,8 +22,9 @@
 //!
 //! # Cancellation
 //! - [`recv`](AsyncSocket::recv) is cancellation-safe: a message leaves the
-//!   inbox only in the poll that returns it, so a `recv` future dropped in a
-//!   `select!` loses nothing; the message waits for the next `recv`.
+//!   inbox (or libzmq) only in the poll that returns it, so a `recv` future
+//!   dropped in a `select!` loses nothing; the message waits for the next
+//!   `recv`.
 //! - [`reserve`](AsyncSocket::reserve) (and [`Sender::reserve`]) is
 //!   cancellation-safe: it holds no message; the [`Permit`] it gives then
 //!   sends without waiting.
@@ -306,9 +307,9 @@ impl AsyncSocket {
 
     /// The next whole message.
     ///
-    /// **Cancellation-safe**: a message leaves the inbox only in the poll
-    /// that returns it, so dropping the future loses nothing. On a socket
-    /// type that never receives (PUB, PUSH) it says
+    /// **Cancellation-safe**: a message leaves the inbox (or libzmq) only
+    /// in the poll that returns it, so dropping the future loses nothing.
+    /// On a socket type that never receives (PUB, PUSH) it says
     /// [`RecvError::CannotReceive`] at once.
     pub fn recv(&self) -> Recv<'_> {
         Recv { socket: self }
