@@ -3,6 +3,7 @@
 //! REQ times every round trip; the variant closes only after the REQ has the
 //! last reply.
 
+use std::future::Future;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -132,29 +133,42 @@ fn calloop(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>
 
 /// calloop-zmq's `AsyncSocket`: a REP task on calloop's executor awaits each
 /// request and `send`s it back.
+/// With `COMPARE_ASYNC_INLINE=1` the REP task is not run by calloop's
+/// executor but polled right after every `dispatch`, in the same loop
+/// iteration as the feeder that received the request: it tells the
+/// executor's own wake-up (a channel, seen one `epoll_wait` later) apart from
+/// the async socket's cost (BENCHMARKS.md, "The async socket").
 fn calloop_async(ctx: &zmq::Context, ep: &str, done: &mpsc::Receiver<()>) {
     let source = zmq_source(socket(ctx, zmq::SocketType::Rep));
     source.connect(ep).expect("calloop-zmq-async: connect");
     let mut event_loop: EventLoop<()> = EventLoop::try_new().expect("calloop: new loop");
     let socket = AsyncSocket::insert(source, &event_loop.handle(), 16)
         .expect("calloop-zmq-async: insert the source");
-    let (exec, scheduler) = executor().expect("calloop: executor");
-    event_loop
-        .handle()
-        .insert_source(exec, |(), _, _| {})
-        .expect("calloop: insert the executor");
-    scheduler
-        .schedule(async move {
-            while let Ok(request) = socket.recv().await {
-                socket
-                    .send(request)
-                    .await
-                    .expect("calloop-zmq-async: reply");
-            }
-        })
-        .expect("calloop: schedule");
+    let serve = async move {
+        while let Ok(request) = socket.recv().await {
+            socket
+                .send(request)
+                .await
+                .expect("calloop-zmq-async: reply");
+        }
+    };
+    let mut inline = None;
+    if std::env::var_os("COMPARE_ASYNC_INLINE").is_some_and(|v| v == "1") {
+        inline = Some(Box::pin(serve));
+    } else {
+        let (exec, scheduler) = executor().expect("calloop: executor");
+        event_loop
+            .handle()
+            .insert_source(exec, |(), _, _| {})
+            .expect("calloop: insert the executor");
+        scheduler.schedule(serve).expect("calloop: schedule");
+    }
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     let deadline = Instant::now() + WAIT;
     while done.try_recv().is_err() {
+        if let Some(task) = inline.as_mut() {
+            let _ = task.as_mut().poll(&mut cx);
+        }
         event_loop
             .dispatch(Some(Duration::from_millis(5)), &mut ())
             .expect("calloop: dispatch");
