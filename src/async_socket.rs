@@ -401,8 +401,10 @@ impl AsyncSocket {
     /// ([`ended`](Self::ended) then hands back what did not go out). libzmq
     /// itself may still hold the messages (its queue, `ZMQ_LINGER`).
     ///
-    /// A place reserved by an unused [`Permit`] counts as queued, as it does
-    /// for [`Sender::flush`]. Cancellation-safe: it holds nothing.
+    /// It waits for the outbox to be empty, not for a snapshot of it: other
+    /// threads that keep queueing meanwhile keep it waiting, and a place
+    /// reserved by an unused [`Permit`] counts as queued, as both do for
+    /// [`Sender::flush`]. Cancellation-safe: it holds nothing.
     pub async fn flush(&self) {
         Drained {
             sender: &self.sender,
