@@ -175,9 +175,9 @@ struct Inbox {
     messages: VecDeque<Multipart>,
     capacity: usize,
     /// The tasks awaiting `recv` or `ended` (usually one).
-    wakers: Vec<Waker>,
+    wakers: Wakers,
     /// The tasks whose `send` waits for the loop to send what it holds.
-    held_waiters: Vec<Waker>,
+    held_waiters: Wakers,
     /// Receiving is paused because the inbox is full.
     paused: bool,
     /// Messages `recv` may still take straight from the socket before the
@@ -192,22 +192,27 @@ struct Inbox {
     ended: Option<RecvError>,
 }
 
-impl Inbox {
-    /// Wakes the tasks awaiting `recv` or `ended`. Called for every message,
-    /// so the common case (nobody waiting: the task is already woken) costs
-    /// one comparison.
-    #[inline]
-    fn wake(&mut self) {
-        if !self.wakers.is_empty() {
-            for waker in self.wakers.drain(..) {
-                waker.wake();
-            }
+/// Tasks waiting for one kind of news from the feeder.
+#[derive(Default)]
+struct Wakers(Vec<Waker>);
+
+impl Wakers {
+    /// Adds `cx`'s task, once.
+    fn register(&mut self, cx: &Context<'_>) {
+        if !self.0.iter().any(|w| w.will_wake(cx.waker())) {
+            self.0.push(cx.waker().clone());
         }
     }
 
-    fn wake_senders(&mut self) {
-        for waker in self.held_waiters.drain(..) {
-            waker.wake();
+    /// Wakes every waiting task. Called for every received message, so the
+    /// common case (nobody waiting: the task is already woken) costs one
+    /// comparison.
+    #[inline]
+    fn wake_all(&mut self) {
+        if !self.0.is_empty() {
+            for waker in self.0.drain(..) {
+                waker.wake();
+            }
         }
     }
 }
@@ -269,8 +274,8 @@ impl AsyncSocket {
         let inbox = Rc::new(RefCell::new(Inbox {
             messages: VecDeque::with_capacity(inbox_capacity),
             capacity: inbox_capacity,
-            wakers: Vec::new(),
-            held_waiters: Vec::new(),
+            wakers: Wakers::default(),
+            held_waiters: Wakers::default(),
             paused: false,
             direct_left: source.budget(),
             resume_pinged: false,
@@ -572,9 +577,7 @@ impl AsyncSocket {
         }
         // Every waiting task is woken for each message; one takes it, the
         // others wait again.
-        if !inbox.wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            inbox.wakers.push(cx.waker().clone());
-        }
+        inbox.wakers.register(cx);
         Poll::Pending
     }
 }
@@ -599,9 +602,7 @@ impl Future for Ended<'_> {
         if let Some(ended) = inbox.ended.as_mut() {
             return Poll::Ready(std::mem::replace(ended, RecvError::Ended));
         }
-        if !inbox.wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            inbox.wakers.push(cx.waker().clone());
-        }
+        inbox.wakers.register(cx);
         Poll::Pending
     }
 }
@@ -634,9 +635,7 @@ impl Future for HeldSent<'_> {
         }
         // The feeder wakes these after every dispatch that left the loop
         // holding nothing, and when the source ends.
-        if !inbox.held_waiters.iter().any(|w| w.will_wake(cx.waker())) {
-            inbox.held_waiters.push(cx.waker().clone());
-        }
+        inbox.held_waiters.register(cx);
         Poll::Pending
     }
 }
@@ -757,18 +756,18 @@ impl EventSource for Feeder {
                 }
                 Event::Closed(closed) => {
                     inbox.ended = Some(RecvError::Closed(closed));
-                    inbox.wake_senders();
+                    inbox.held_waiters.wake_all();
                 }
                 Event::Fatal(fatal) => {
                     inbox.ended = Some(RecvError::Fatal(fatal));
-                    inbox.wake_senders();
+                    inbox.held_waiters.wake_all();
                 }
             }
-            inbox.wake();
+            inbox.wakers.wake_all();
         });
         let mut inbox = self.inbox.borrow_mut();
-        if !inbox.held_waiters.is_empty() && source.handle().queued() == 0 {
-            inbox.wake_senders();
+        if source.handle().queued() == 0 {
+            inbox.held_waiters.wake_all();
         }
         action
     }
@@ -792,8 +791,8 @@ impl Drop for Feeder {
             return; // not reached: nothing else runs while the loop drops it
         };
         inbox.ended = Some(RecvError::Removed(source.end_removed()));
-        inbox.wake();
-        inbox.wake_senders();
+        inbox.wakers.wake_all();
+        inbox.held_waiters.wake_all();
     }
 }
 
