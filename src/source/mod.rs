@@ -301,10 +301,11 @@ impl ZmqSource<Owned> {
     /// source does not receive (paused, closing, ended, or an error is
     /// waiting to end it).
     ///
-    /// The edge-triggered fd stays honest as in a dispatch: a receive that
-    /// did not end in `EAGAIN` (or with messages waiting to go out) marks a
-    /// `ZMQ_EVENTS` re-read before the loop sleeps, so messages left in
-    /// libzmq reach the source. An error that ends the socket is kept for
+    /// The edge-triggered fd stays honest as in a dispatch
+    /// ([`settle_check`](Self::settle_check)): a receive that did not end in
+    /// `EAGAIN` (or with messages waiting to go out) marks a `ZMQ_EVENTS`
+    /// re-read before the loop sleeps, so messages left in libzmq reach the
+    /// source, and one that did clears it. An error that ends the socket is kept for
     /// the next dispatch (which `before_sleep` asks for), which ends the
     /// source with [`Event::Fatal`] as if it had found the error itself.
     pub(crate) fn recv_now(&mut self) -> Option<Multipart> {
@@ -317,11 +318,7 @@ impl ZmqSource<Owned> {
                 got = Some(msg);
             }
         }) {
-            Ok((_, drained)) => {
-                if !drained || self.io.has_queued() {
-                    self.io.mark_check();
-                }
-            }
+            Ok((_, drained)) => self.settle_check(drained),
             Err(error) => self.ending = Some(error),
         }
         got
@@ -535,15 +532,25 @@ impl<R: ReceiveMode> ZmqSource<R> {
         if sent + received >= self.budget {
             self.exhausted = true;
             self.io.tally().budget_exhausted += 1;
-        } else if drained && !self.io.has_queued() {
-            // The last call into libzmq was a receive that said EAGAIN after
-            // processing every pending command, which is what reading
-            // ZMQ_EVENTS would do: nothing is readable, and whatever arrives
-            // next signals the fd again. With nothing to send, writability
-            // does not matter, so the check (a syscall) can be skipped.
-            self.io.clear_check();
+        } else {
+            self.settle_check(drained);
         }
         Ok(())
+    }
+
+    /// After receiving, outside a budget stop: whether `ZMQ_EVENTS` must be
+    /// read before the loop sleeps. When the last call into libzmq was a
+    /// receive that said EAGAIN after processing every pending command,
+    /// which is what reading ZMQ_EVENTS would do, nothing is readable and
+    /// whatever arrives next signals the fd again; with nothing to send,
+    /// writability does not matter, so the check (a syscall) is skipped.
+    /// Otherwise messages may wait in libzmq behind an edge already taken.
+    fn settle_check(&self, drained: bool) {
+        if drained && !self.io.has_queued() {
+            self.io.clear_check();
+        } else {
+            self.io.mark_check();
+        }
     }
 
     /// True when `ZMQ_EVENTS` shows work the edge-triggered fd may never
