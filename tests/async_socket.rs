@@ -884,3 +884,50 @@ fn receive_all(
     let mut done = None;
     run_until(&mut event_loop, &mut done, "every message", |d| d.is_some());
 }
+
+/// A `send` waiting for the loop to send the message it holds gets its own
+/// message back when the source closes meanwhile, and the held one comes
+/// back in `RecvError::Closed`: nothing is lost while a send waits.
+#[test]
+fn a_send_waiting_behind_a_held_message_gets_it_back_when_the_source_closes() {
+    let ctx = zmq::Context::new();
+    let push = support::stuck_push(&ctx, 8);
+    let sender = push.sender();
+    let mut event_loop: EventLoop<Option<(String, Vec<String>)>> = EventLoop::try_new().unwrap();
+    let socket = AsyncSocket::insert(push, &event_loop.handle(), 4).unwrap();
+    let (exec, scheduler) = executor().unwrap();
+    event_loop
+        .handle()
+        .insert_source(exec, |said, _, done| *done = Some(said))
+        .unwrap();
+    scheduler
+        .schedule(async move {
+            // Nobody listens: libzmq says EAGAIN and the loop holds it.
+            socket.send("held").await.expect("queued");
+            // Waits for the loop to send "held", which never happens.
+            let err = socket.send("waiting").await.unwrap_err();
+            let RecvError::Closed(closed) = socket.ended().await else {
+                panic!("expected Closed");
+            };
+            let undelivered = closed
+                .undelivered
+                .iter()
+                .map(|m| m.frame_str(0).unwrap().to_owned())
+                .collect();
+            (err.message().frame_str(0).unwrap().to_owned(), undelivered)
+        })
+        .unwrap();
+    for _ in 0..3 {
+        event_loop
+            .dispatch(Some(Duration::from_millis(10)), &mut None)
+            .unwrap();
+    }
+    assert!(sender.close_source(Duration::ZERO));
+    let mut done = None;
+    run_until(&mut event_loop, &mut done, "the waiting send", |d| {
+        d.is_some()
+    });
+    let (back, undelivered) = done.unwrap();
+    assert_eq!(back, "waiting");
+    assert_eq!(undelivered, ["held"]);
+}
