@@ -33,6 +33,17 @@ fn producer(ctx: &zmq::Context, endpoint: &str, n: u64) -> thread::JoinHandle<()
     })
 }
 
+/// calloop's executor in `event_loop`; each task's output lands in the
+/// loop's data.
+fn output_executor<T: 'static>(event_loop: &EventLoop<'_, Option<T>>) -> Scheduler<T> {
+    let (exec, scheduler) = executor().unwrap();
+    event_loop
+        .handle()
+        .insert_source(exec, |out, _, slot: &mut Option<T>| *slot = Some(out))
+        .unwrap();
+    scheduler
+}
+
 /// Returns `Pending` once (asking to be polled again), so the executor lets
 /// the rest of the loop run before this task goes on.
 async fn yield_now() {
@@ -66,11 +77,7 @@ fn cancelling_recv_at_every_await_point_loses_and_duplicates_nothing() {
 
     let mut event_loop: EventLoop<Option<(u64, u64)>> = EventLoop::try_new().unwrap();
     let socket = AsyncSocket::insert(pull, &event_loop.handle(), 32).unwrap();
-    let (exec, scheduler) = executor().unwrap();
-    event_loop
-        .handle()
-        .insert_source(exec, |result, _, done| *done = Some(result))
-        .unwrap();
+    let scheduler = output_executor(&event_loop);
     let peak = Rc::new(Cell::new(0));
     let peak_in = peak.clone();
     scheduler
@@ -249,11 +256,7 @@ fn cancelling_reserve_at_every_await_point_loses_and_duplicates_nothing() {
 
     let mut event_loop: EventLoop<Option<u64>> = EventLoop::try_new().unwrap();
     let socket = AsyncSocket::insert(push, &event_loop.handle(), 4).unwrap();
-    let (exec, scheduler) = executor().unwrap();
-    event_loop
-        .handle()
-        .insert_source(exec, |cancelled, _, done| *done = Some(cancelled))
-        .unwrap();
+    let scheduler = output_executor(&event_loop);
     let peak = Rc::new(Cell::new(0));
     let peak_in = peak.clone();
     scheduler
@@ -387,11 +390,7 @@ fn send_on_a_closed_source_hands_the_message_back() {
     let push = ZmqSource::new(ctx.socket(zmq::SocketType::Push).unwrap()).unwrap();
     let mut event_loop: EventLoop<Option<String>> = EventLoop::try_new().unwrap();
     let socket = AsyncSocket::insert(push, &event_loop.handle(), 4).unwrap();
-    let (exec, scheduler) = executor().unwrap();
-    event_loop
-        .handle()
-        .insert_source(exec, |said, _, log| *log = Some(said))
-        .unwrap();
+    let scheduler = output_executor(&event_loop);
     scheduler
         .schedule(async move {
             assert!(socket.close(Duration::ZERO));
@@ -527,11 +526,7 @@ fn the_socket_is_reachable_after_insert_for_subscriptions() {
     sub.with_socket(|socket| socket.set_subscribe(b"take"))
         .expect("the socket is in the loop")
         .unwrap();
-    let (exec, scheduler) = executor().unwrap();
-    event_loop
-        .handle()
-        .insert_source(exec, |got, _, log| *log = Some(got))
-        .unwrap();
+    let scheduler = output_executor(&event_loop);
     scheduler
         .schedule(async move {
             let msg = sub.recv().await.expect("the socket is open");
@@ -616,11 +611,7 @@ fn flush_waits_until_the_outbox_is_empty() {
     let peer = consumer(&ctx, "inproc://async-flush", TOTAL);
     let mut event_loop: EventLoop<Option<usize>> = EventLoop::try_new().unwrap();
     let socket = AsyncSocket::insert(push, &event_loop.handle(), 4).unwrap();
-    let (exec, scheduler) = executor().unwrap();
-    event_loop
-        .handle()
-        .insert_source(exec, |left, _, done| *done = Some(left))
-        .unwrap();
+    let scheduler = output_executor(&event_loop);
     scheduler
         .schedule(async move {
             let mut most = 0;
@@ -867,11 +858,7 @@ fn receive_all(
 ) {
     let mut event_loop: EventLoop<Option<u64>> = EventLoop::try_new().unwrap();
     let socket = AsyncSocket::insert(pull, &event_loop.handle(), inbox).unwrap();
-    let (exec, scheduler) = executor().unwrap();
-    event_loop
-        .handle()
-        .insert_source(exec, |got, _, done| *done = Some(got))
-        .unwrap();
+    let scheduler = output_executor(&event_loop);
     scheduler
         .schedule(async move {
             for index in 0..total {
@@ -895,11 +882,7 @@ fn a_send_waiting_behind_a_held_message_gets_it_back_when_the_source_closes() {
     let sender = push.sender();
     let mut event_loop: EventLoop<Option<(String, Vec<String>)>> = EventLoop::try_new().unwrap();
     let socket = AsyncSocket::insert(push, &event_loop.handle(), 4).unwrap();
-    let (exec, scheduler) = executor().unwrap();
-    event_loop
-        .handle()
-        .insert_source(exec, |said, _, done| *done = Some(said))
-        .unwrap();
+    let scheduler = output_executor(&event_loop);
     scheduler
         .schedule(async move {
             // Nobody listens: libzmq says EAGAIN and the loop holds it.
