@@ -81,6 +81,7 @@ pub mod monitor;
 mod outbox;
 mod source;
 mod stats;
+mod sync;
 mod wire;
 pub mod zmq;
 

@@ -16,17 +16,20 @@ use std::sync::atomic::AtomicU64;
 
 /// Generates, from one list of documented `u64` counters:
 /// - `$snapshot`: the public point-in-time copy (`Copy`, `#[non_exhaustive]`);
-/// - `$tally`: plain fields the loop adds to without atomics;
+/// - `$tally`: plain fields the loop adds to without atomics, one per
+///   counter of the first list;
 /// - `$atomics`: the shared counters, with `publish` (add a tally and reset
 ///   it, once per dispatch) and `snapshot`.
 ///
-/// Fields of `$atomics` are public to the crate so that a counter updated
-/// outside a dispatch (a gauge such as the outbox depth) is stored directly.
+/// Counters after `direct:` are not tallied: they are gauges or counts kept
+/// outside a dispatch (the outbox depth, a drop), stored straight into the
+/// shared atomics, which are public to the crate for that.
 macro_rules! counters {
     (
         $(#[$snapshot_meta:meta])*
         pub struct $snapshot:ident / $tally:ident / $atomics:ident {
             $( $(#[doc = $doc:expr])+ $field:ident, )+
+            $( direct: $( $(#[doc = $ddoc:expr])+ $direct:ident, )+ )?
         }
     ) => {
         $(#[$snapshot_meta])*
@@ -34,12 +37,12 @@ macro_rules! counters {
         #[non_exhaustive]
         pub struct $snapshot {
             $( $(#[doc = $doc])+ pub $field: u64, )+
+            $($( $(#[doc = $ddoc])+ pub $direct: u64, )+)?
         }
 
         /// Loop-local tallies, published into the shared counters once per
         /// dispatch.
         #[derive(Debug, Default)]
-        #[allow(dead_code)] // not every counter is tallied on the loop
         pub(crate) struct $tally {
             $( pub(crate) $field: u64, )+
         }
@@ -48,9 +51,9 @@ macro_rules! counters {
         #[derive(Debug, Default)]
         pub(crate) struct $atomics {
             $( pub(crate) $field: ::std::sync::atomic::AtomicU64, )+
+            $($( pub(crate) $direct: ::std::sync::atomic::AtomicU64, )+)?
         }
 
-        #[allow(dead_code)] // not every user publishes tallies
         impl $atomics {
             /// Adds `tally` to the counters and resets it.
             pub(crate) fn publish(&self, tally: &mut $tally) {
@@ -67,6 +70,7 @@ macro_rules! counters {
             pub(crate) fn snapshot(&self) -> $snapshot {
                 $snapshot {
                     $( $field: self.$field.load(::std::sync::atomic::Ordering::Relaxed), )+
+                    $($( $direct: self.$direct.load(::std::sync::atomic::Ordering::Relaxed), )+)?
                 }
             }
         }
@@ -88,12 +92,6 @@ counters! {
         messages_out,
         /// Payload bytes sent (all frames).
         bytes_out,
-        /// Messages waiting in the outbox now (queued by senders or by the
-        /// handler). While a dispatch runs, messages it has already sent may
-        /// still count here until it ends: the figure never undercounts.
-        outbox_depth,
-        /// The largest outbox depth seen. Never more than the capacity.
-        outbox_peak,
         /// Times a send found the socket unable to take a message (`EAGAIN`):
         /// the message stayed queued.
         send_eagain,
@@ -106,6 +104,13 @@ counters! {
         dispatches,
         /// Messages libzmq refused; each one was handed back to the user.
         send_failures,
+        direct:
+        /// Messages waiting in the outbox now (queued by senders or by the
+        /// handler). While a dispatch runs, messages it has already sent may
+        /// still count here until it ends: the figure never undercounts.
+        outbox_depth,
+        /// The largest outbox depth seen. Never more than the capacity.
+        outbox_peak,
         /// Times a sender woke the loop. Senders wake it once per batch, so this
         /// grows far slower than the number of messages sent through
         /// [`Sender`](crate::Sender)s.

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use crate::error::{Error, SendError};
 use crate::message::Multipart;
-use crate::outbox::{Outbox, SendFailure};
+use crate::outbox::{Outbox, SendFailure, Sender};
 use crate::stats::{Counters, Stats, Tally};
 use crate::wire::{self, Outcome};
 use crate::zmq::{self, Frame, PollEvents};
 
-use super::lifecycle;
+use super::event::Receipt;
+use super::send;
 
 /// The socket side of a [`ZmqSource`](crate::ZmqSource), handed to the
 /// callback with every event.
@@ -34,10 +35,9 @@ pub struct SocketHandle {
     /// because the receive loop reads it once per message.
     receiving: bool,
     tally: Tally,
-    /// Set after any operation that may change `ZMQ_EVENTS` without an edge.
-    /// A `Cell` because handing out `&zmq::Socket` counts as such an
-    /// operation: through it libzmq may process commands (`bind`, `connect`,
-    /// `ZMQ_EVENTS`) and swallow a notification the loop is waiting for.
+    /// Set after any operation that may hide work behind the edge-triggered
+    /// fd ([the rule](crate::ZmqSource#the-edge-triggered-fd)). A `Cell`
+    /// because handing out `&zmq::Socket` is such an operation.
     needs_check: Cell<bool>,
     /// The message of the current in-place event (receive in place).
     received: Multipart,
@@ -70,8 +70,7 @@ impl SocketHandle {
     /// blocking call here would block the loop.
     ///
     /// Calling this makes the source re-read `ZMQ_EVENTS` before the loop
-    /// next sleeps: anything done through the socket may make libzmq take in
-    /// a notification the edge-triggered fd will not repeat.
+    /// next sleeps ([why](crate::ZmqSource#the-edge-triggered-fd)).
     ///
     /// # Panics
     /// In the callback for [`Event::Closed`](crate::Event::Closed), which
@@ -156,25 +155,15 @@ impl SocketHandle {
             Ok(socket) => wire::send(socket, &mut msg),
             Err(e) => Outcome::Fatal(e),
         };
+        send::count(&mut self.tally, &outcome);
         match outcome {
-            Outcome::Sent(bytes) => {
-                self.tally.messages_out += 1;
-                self.tally.bytes_out += bytes as u64;
-                Ok(())
-            }
-            Outcome::WouldBlock => {
-                self.tally.send_eagain += 1;
-                self.outbox.push(msg)
-            }
-            Outcome::Refused(error) => {
-                self.tally.send_failures += 1;
-                Err(SendError::Failed {
-                    message: msg,
-                    error,
-                })
-            }
+            Outcome::Sent(_) => Ok(()),
+            Outcome::WouldBlock => self.outbox.push(msg),
+            Outcome::Refused(error) => Err(SendError::Failed {
+                message: msg,
+                error,
+            }),
             Outcome::Fatal(error) => {
-                self.tally.send_failures += 1;
                 // The source ends after this callback, with an event saying why.
                 self.broken.get_or_insert(Error::Zmq {
                     op: "send",
@@ -243,7 +232,7 @@ impl SocketHandle {
 
     // --- for the source ---------------------------------------------------
 
-    pub(super) fn sender(&self) -> crate::outbox::Sender {
+    pub(super) fn sender(&self) -> Sender {
         self.outbox.sender()
     }
 
@@ -311,7 +300,7 @@ impl SocketHandle {
     // Always inlined: a call's prologue and epilogue showed in the per-message
     // instruction count (BENCHMARKS.md, "receive in place").
     #[inline(always)]
-    pub(super) fn recv_in_place(&mut self) -> zmq::Result<(usize, bool)> {
+    pub(super) fn recv_in_place(&mut self) -> zmq::Result<Receipt<'_>> {
         let Some(socket) = self.socket.as_ref() else {
             return Err(zmq::Error::ENOTSOCK);
         };
@@ -324,12 +313,8 @@ impl SocketHandle {
             self.received = Multipart::from(Frame::unready());
             self.received.frames_mut()[0].init_in_place();
         }
-        wire::recv_into(socket, &mut self.received.frames_mut()[0])
-    }
-
-    /// The in-place message slot, for gathering multipart messages.
-    pub(super) fn received_mut(&mut self) -> &mut Multipart {
-        &mut self.received
+        let (len, more) = wire::recv_into(socket, &mut self.received.frames_mut()[0])?;
+        Ok((len, more, &mut self.received))
     }
 
     /// Sends queued messages until the socket pushes back, nothing is left or
@@ -339,11 +324,18 @@ impl SocketHandle {
         let Some(socket) = self.socket.as_ref() else {
             return Err(zmq::Error::ENOTSOCK);
         };
-        self.outbox.send_queued(socket, limit, &mut self.tally)
+        send::drain(socket, &mut self.outbox, limit, &mut self.tally)
     }
 
     pub(super) fn take_refused(&mut self) -> Vec<SendFailure> {
         self.outbox.take_refused()
+    }
+
+    /// Messages senders queued that the loop has not taken, plus reserved
+    /// places: what a message sent from the loop's thread now would
+    /// overtake.
+    pub(super) fn ahead(&self) -> usize {
+        self.outbox.ahead()
     }
 
     /// Messages the loop holds for sending.
@@ -396,8 +388,21 @@ impl SocketHandle {
 impl Drop for SocketHandle {
     fn drop(&mut self) {
         if let Some(socket) = self.socket.take() {
-            lifecycle::close_in_background(socket);
+            close_in_background(socket);
         }
+    }
+}
+
+/// Drops `socket` on a background thread so a context termination it may
+/// trigger cannot block the caller (see
+/// [`Closed`](crate::Closed#linger-and-what-can-block)).
+fn close_in_background(socket: zmq::Socket) {
+    let spawned = std::thread::Builder::new()
+        .name("calloop-zmq-close".into())
+        .spawn(move || drop(socket));
+    if let Err(e) = spawned {
+        // The closure, and the socket with it, was dropped inline by now.
+        tracing::warn!(error = %e, "could not start a closer thread; socket was closed inline");
     }
 }
 

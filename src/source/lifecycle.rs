@@ -1,10 +1,14 @@
-//! Ending a source: the [`Closed`] and [`Fatal`] payloads, and the closer
-//! thread that keeps a socket's drop off the caller's thread. The rules are
-//! documented on [`Closed`], where users see them.
+//! How a source ends: where it is in its life ([`Life`]), the one ending
+//! sequence, and the [`Closed`] and [`Fatal`] payloads it ends with. The
+//! rules are documented once, on [`Closed`], where users see them.
+
+use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::message::Multipart;
 use crate::zmq;
+
+use super::handle::SocketHandle;
 
 /// A source's last words when it closed: the socket and every message it
 /// still held. From [`ZmqSource::close`](crate::ZmqSource::close) or, for a
@@ -116,15 +120,113 @@ pub struct Fatal {
     pub partial: Vec<zmq::Frame>,
 }
 
-/// Drops `socket` on a background thread so a context termination it may
-/// trigger cannot block the caller.
-pub(super) fn close_in_background(socket: zmq::Socket) {
-    let spawned = std::thread::Builder::new()
-        .name("calloop-zmq-close".into())
-        .spawn(move || drop(socket));
-    if let Err(e) = spawned {
-        // The closure, and the socket with it, was dropped inline by now.
-        tracing::warn!(error = %e, "could not start a closer thread; socket was closed inline");
+/// Where a source is in its life.
+#[derive(Debug, Default)]
+pub(super) enum Life {
+    /// Receiving and sending.
+    #[default]
+    Open,
+    /// Closing as asked: sending what is queued until this deadline.
+    Closing(Instant),
+    /// An error that ends the socket was found outside a dispatch (in
+    /// `before_sleep`, a direct receive, a failed registration): the next
+    /// dispatch, which `before_sleep` asks for, ends the source with it.
+    Failing(Error),
+    /// The source said its last event (closed or broken), or was closed or
+    /// dropped outside a loop.
+    Ended,
+}
+
+impl Life {
+    pub(super) fn is_ended(&self) -> bool {
+        matches!(self, Life::Ended)
+    }
+
+    /// True while the source may receive and send on its own: not failing
+    /// or ended.
+    pub(super) fn is_live(&self) -> bool {
+        matches!(self, Life::Open | Life::Closing(_))
+    }
+
+    /// Records an error that ends the socket, to report at the next
+    /// dispatch; the first one found is the one reported.
+    pub(super) fn fail(&mut self, error: Error) {
+        if self.is_live() {
+            *self = Life::Failing(error);
+        }
+    }
+
+    /// The error a dispatch must end the source with, if one is waiting.
+    pub(super) fn take_failure(&mut self) -> Option<Error> {
+        match std::mem::take(self) {
+            Life::Failing(error) => Some(error),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
+
+    /// Starts (or shortens) a close that flushes for at most `timeout`.
+    /// Returns the deadline when it is new or earlier than the one before,
+    /// so the caller arms a timer for it.
+    pub(super) fn close_within(&mut self, timeout: Duration) -> Option<Instant> {
+        let now = Instant::now();
+        let deadline = now
+            .checked_add(timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
+        match self {
+            Life::Open => {}
+            Life::Closing(earlier) if deadline < *earlier => {}
+            _ => return None,
+        }
+        *self = Life::Closing(deadline);
+        Some(deadline)
+    }
+
+    /// The flush deadline of a close under way.
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        match self {
+            Life::Closing(deadline) => Some(*deadline),
+            _ => None,
+        }
+    }
+
+    /// The one ending sequence, for every way a source ends: from now on it
+    /// is ended, its outbox accepts nothing (later sends fail with
+    /// [`SendError::Closed`](crate::SendError::Closed)), and everything it
+    /// held comes back, oldest first, with the frames of a message whose
+    /// tail had not arrived.
+    pub(super) fn end(&mut self, io: &mut SocketHandle, partial: &mut Vec<zmq::Frame>) -> Remains {
+        *self = Life::Ended;
+        Remains {
+            undelivered: io.close_outbox(),
+            partial: std::mem::take(partial),
+        }
+    }
+}
+
+/// What a source held when it ended.
+pub(super) struct Remains {
+    pub(super) undelivered: Vec<Multipart>,
+    pub(super) partial: Vec<zmq::Frame>,
+}
+
+impl Remains {
+    pub(super) fn closed(self, socket: zmq::Socket) -> Closed {
+        Closed {
+            socket,
+            undelivered: self.undelivered,
+            partial: self.partial,
+        }
+    }
+
+    pub(super) fn fatal(self, error: Error) -> Fatal {
+        Fatal {
+            error,
+            undelivered: self.undelivered,
+            partial: self.partial,
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! How a source hands received messages to its callback: the receive mode.
+//! What a source hands its callback: the [`Event`], and the receive mode
+//! that decides what a message event carries.
 //!
 //! The mode is a type parameter of [`ZmqSource`](crate::ZmqSource) (and of
 //! its [`Builder`](crate::Builder)), so each mode's [`Event`] carries exactly
@@ -16,9 +17,33 @@
 use std::fmt;
 
 use crate::message::Multipart;
+use crate::outbox::SendFailure;
 use crate::zmq::{self, Frame};
 
-use super::{Event, SocketHandle};
+use super::handle::SocketHandle;
+use super::lifecycle::{Closed, Fatal};
+
+/// What the callback receives. `M` is what a message event carries:
+/// [`Multipart`] by default, [`Received`] for a source that receives in
+/// place (see [`ReceiveMode`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<M = Multipart> {
+    /// A whole multipart message arrived.
+    Message(M),
+    /// libzmq refused a queued message; here it is back, with the reason.
+    SendFailed(SendFailure),
+    /// The source closed as asked ([`SocketHandle::close`],
+    /// [`Sender::close_source`](crate::Sender::close_source)): here are its
+    /// socket and every message that did not go out. This is the source's
+    /// last event; it has left the loop.
+    Closed(Closed),
+    /// The socket broke (e.g. `ETERM`: its context was terminated): here are
+    /// the error and every message the source still held. This is the
+    /// source's last event; it has left the loop, which goes on with its
+    /// other sources.
+    Fatal(Fatal),
+}
 
 mod sealed {
     pub trait Sealed {}
@@ -35,15 +60,19 @@ pub trait ReceiveMode: sealed::Sealed + Sized + 'static {
     fn blank() -> Event<Self::Message>;
 
     /// Receives the next frame into the event's slot. Returns the frame's
-    /// size and whether more frames of the same message follow.
+    /// size, whether more frames of the same message follow, and the
+    /// message being received (for gathering multipart messages).
     #[doc(hidden)]
-    fn recv(event: &mut Event<Self::Message>, io: &mut SocketHandle) -> zmq::Result<(usize, bool)>;
-
-    /// The message being received, for gathering multipart messages.
-    #[doc(hidden)]
-    fn slot<'a>(event: &'a mut Event<Self::Message>, io: &'a mut SocketHandle)
-    -> &'a mut Multipart;
+    fn recv<'a>(
+        event: &'a mut Event<Self::Message>,
+        io: &'a mut SocketHandle,
+    ) -> zmq::Result<Receipt<'a>>;
 }
+
+/// One received frame: its size, whether more frames of its message follow,
+/// and the message it went into.
+#[doc(hidden)]
+pub type Receipt<'a> = (usize, bool, &'a mut Multipart);
 
 /// The default receive mode: each message comes to the callback as an owned
 /// [`Multipart`] in [`Event::Message`].
@@ -71,32 +100,29 @@ impl ReceiveMode for Owned {
 
     // The event is built first and libzmq fills its frame in place: no freshly
     // written `zmq_msg_t` is copied on the way to the callback (see
-    // `Frame::unready`).
+    // `Frame::unready`, and BENCHMARKS.md on the store-forwarding stall a
+    // copy costs).
     #[inline(always)]
     fn blank() -> Event<Multipart> {
         Event::Message(Multipart::from(Frame::unready()))
     }
 
     #[inline(always)]
-    fn recv(event: &mut Event<Multipart>, io: &mut SocketHandle) -> zmq::Result<(usize, bool)> {
+    fn recv<'a>(
+        event: &'a mut Event<Multipart>,
+        io: &'a mut SocketHandle,
+    ) -> zmq::Result<Receipt<'a>> {
+        // `blank` built this event one line before the caller's call: a
+        // message of one frame. The enum cannot say so, hence the checks.
         let Event::Message(msg) = event else {
-            // `blank` builds a message; nothing else reaches here.
             return Err(zmq::Error::EFAULT);
         };
-        let Some(frame) = msg.frames_mut().first_mut() else {
+        let [frame] = msg.frames_mut() else {
             return Err(zmq::Error::EFAULT);
         };
         frame.init_in_place();
-        io.recv_into(frame)
-    }
-
-    #[inline(always)]
-    fn slot<'a>(event: &'a mut Event<Multipart>, io: &'a mut SocketHandle) -> &'a mut Multipart {
-        match event {
-            Event::Message(msg) => msg,
-            // Not reached (see `recv`); the handle's slot is a harmless stand-in.
-            _ => io.received_mut(),
-        }
+        let (len, more) = io.recv_into(frame)?;
+        Ok((len, more, msg))
     }
 }
 
@@ -109,12 +135,7 @@ impl ReceiveMode for InPlace {
     }
 
     #[inline(always)]
-    fn recv(_: &mut Event<Received>, io: &mut SocketHandle) -> zmq::Result<(usize, bool)> {
+    fn recv<'a>(_: &'a mut Event<Received>, io: &'a mut SocketHandle) -> zmq::Result<Receipt<'a>> {
         io.recv_in_place()
-    }
-
-    #[inline(always)]
-    fn slot<'a>(_: &'a mut Event<Received>, io: &'a mut SocketHandle) -> &'a mut Multipart {
-        io.received_mut()
     }
 }

@@ -1,0 +1,403 @@
+//! A socket on the loop as futures: `recv().await` for whole messages, a
+//! bounded inbox that pauses receiving when nobody awaits, and the outbox's
+//! [`Sender::reserve`] for sends.
+//!
+//! [`AsyncSocket::insert`] puts a [`ZmqSource`] into a loop behind an inbox
+//! of a fixed size. Futures running on the loop's thread (calloop's
+//! executor, or any executor driven there) await
+//! [`recv`](AsyncSocket::recv); when the inbox is full the source stops
+//! receiving, so libzmq's high-water mark pushes back on the peer instead of
+//! memory growing. [`send`](AsyncSocket::send) waits, without blocking,
+//! while the socket or the outbox pushes back, and
+//! [`reserve`](AsyncSocket::reserve) for room in the outbox;
+//! [`flush`](AsyncSocket::flush) waits until the outbox is empty; other
+//! threads send through the [`Sender`] ([`AsyncSocket::sender`]).
+//! [`with_socket`](AsyncSocket::with_socket) reaches the socket for options
+//! and subscriptions. [`ended`](AsyncSocket::ended) waits for the source to
+//! end; dropping the `AsyncSocket` ends it. With the `futures` feature (on
+//! by default), an
+//! `AsyncSocket` is also a futures-rs `Stream` of whole messages and a
+//! `Sink` of anything `Into<Multipart>`, so the futures ecosystem's
+//! combinators work on it.
+//!
+//! # Cancellation
+//! - [`recv`](AsyncSocket::recv) is cancellation-safe: a message leaves the
+//!   inbox (or libzmq) only in the poll that returns it, so a `recv` future
+//!   dropped in a `select!` loses nothing; the message waits for the next
+//!   `recv`.
+//! - [`reserve`](AsyncSocket::reserve) (and [`Sender::reserve`]) is
+//!   cancellation-safe: it holds no message; the [`Permit`] it gives then
+//!   sends without waiting.
+//! - [`send`](AsyncSocket::send) is not, for its message: dropped while it
+//!   waits for room, it drops the message it was given (nothing was queued).
+//!   Use `reserve` where a send can lose a race.
+//! - [`flush`](AsyncSocket::flush) and [`ended`](AsyncSocket::ended) hold
+//!   nothing, so they are cancellation-safe.
+//! - The `Sink`'s `poll_ready` reserves a place and holds no message, so it
+//!   is cancellation-safe; `start_send` then queues without waiting;
+//!   `poll_flush` waits as `flush` does. The `Stream` is cancellation-safe as
+//!   `recv` is.
+//! - Every method that sends or receives fails at once, rather than waiting
+//!   forever, on a socket type that cannot do it; and once the source has
+//!   ended (closed, broken, or let go by a loop that was dropped:
+//!   [`RecvError::Removed`]).
+//!
+//! # Receiving
+//! A `recv` with messages in the inbox takes the oldest. With the inbox
+//! empty it takes the socket's next message straight from libzmq, so a task
+//! that keeps up skips the inbox; at most the source's budget of messages
+//! that way between two of the source's dispatches, so the loop still goes
+//! round under a flood. Counters for those messages
+//! ([`StatsSnapshot::messages_in`](crate::StatsSnapshot::messages_in)), and
+//! for messages [`send`](AsyncSocket::send) hands to libzmq itself
+//! ([`StatsSnapshot::messages_out`](crate::StatsSnapshot::messages_out)),
+//! are published at the source's next dispatch, as a dispatch's own are at
+//! its end: publishing per message would cost more than the message.
+//!
+//! ```
+//! use std::time::Duration;
+//! use calloop_zmq::calloop::{EventLoop, futures::executor};
+//! use calloop_zmq::{zmq, AsyncSocket, ZmqSource};
+//!
+//! let ctx = zmq::Context::new();
+//! let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull)?)?;
+//! pull.bind("inproc://async-doc")?;
+//! let push = ctx.socket(zmq::SocketType::Push)?;
+//! push.connect("inproc://async-doc")?;
+//! push.send("hello", 0)?;
+//!
+//! let mut event_loop: EventLoop<Option<String>> = EventLoop::try_new()?;
+//! let socket = AsyncSocket::insert(pull, &event_loop.handle(), 16)?;
+//! let (exec, scheduler) = executor()?;
+//! event_loop
+//!     .handle()
+//!     .insert_source(exec, |text, _, got| *got = Some(text))
+//!     .map_err(|e| e.error)?;
+//! scheduler.schedule(async move {
+//!     let msg = socket.recv().await.expect("the socket is open");
+//!     msg.frame_str(0).unwrap_or_default().to_owned()
+//! })?;
+//! let mut got = None;
+//! for _ in 0..100 {
+//!     if got.is_some() {
+//!         break;
+//!     }
+//!     event_loop.dispatch(Duration::from_millis(50), &mut got)?;
+//! }
+//! assert_eq!(got.as_deref(), Some("hello"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod feeder;
+mod futures;
+mod inbox;
+#[cfg(feature = "futures")]
+mod sink;
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+use std::time::Duration;
+
+use calloop::LoopHandle;
+
+use crate::error::{Error, InsertError, SendError};
+use crate::message::Multipart;
+use crate::outbox::{Permit, SendFailure, Sender, SourceClosed};
+use crate::source::{DirectSend, SharedSource, ZmqSource};
+use crate::zmq;
+
+#[cfg(feature = "futures")]
+pub use error::SinkError;
+pub use error::{RecvError, ReserveError};
+pub use futures::{Ended, Recv};
+
+use feeder::Feeder;
+use futures::{Drained, HeldSent};
+use inbox::{Inbox, count_unread};
+
+/// A ZeroMQ socket in a calloop loop, driven from futures on the loop's
+/// thread. See the [module docs](self).
+///
+/// Dropping it ends its source at the loop's next iteration, as
+/// [`close`](Self::close) with a zero flush timeout would (unless a close
+/// was already asked for; that one keeps its flush timeout): it stops
+/// receiving, hands libzmq what the socket takes at once, and leaves the
+/// loop. Messages that did not go out are logged and counted in
+/// [`StatsSnapshot::dropped_at_drop`](crate::StatsSnapshot::dropped_at_drop);
+/// received messages nobody read are logged and counted in
+/// [`StatsSnapshot::dropped_unread`](crate::StatsSnapshot::dropped_unread).
+/// To keep them instead, [`flush`](Self::flush) first, or
+/// [`close`](Self::close) and await [`ended`](Self::ended), which hands the
+/// socket and every unsent message back.
+pub struct AsyncSocket {
+    inbox: Rc<RefCell<Inbox>>,
+    /// The `Sink` side's reserved place ([`poll_ready`] gave it), and its
+    /// wait for one.
+    #[cfg(feature = "futures")]
+    sink: sink::SinkState,
+    /// The source, shared with the feeder: a send goes through its door
+    /// straight to libzmq, as a handler's send does.
+    source: SharedSource,
+    sender: Sender,
+    socket_type: zmq::SocketType,
+}
+
+impl AsyncSocket {
+    /// Inserts `source` into the loop behind an inbox of `inbox_capacity`
+    /// messages (at least 1) and returns the socket's async side. On failure
+    /// the source comes back in the [`InsertError`].
+    pub fn insert<D>(
+        source: ZmqSource,
+        handle: &LoopHandle<'_, D>,
+        inbox_capacity: usize,
+    ) -> Result<AsyncSocket, InsertError<ZmqSource>> {
+        if inbox_capacity == 0 {
+            let why = Error::InvalidArgument("inbox capacity must be at least 1".into());
+            return Err(InsertError::new(source, why.into()));
+        }
+        let direct_left = source.budget();
+        let inbox = Rc::new(RefCell::new(Inbox::new(inbox_capacity, direct_left)));
+        let sender = source.sender();
+        let socket_type = source.socket().socket_type();
+        let source = SharedSource::new(source);
+        let feeder = Feeder {
+            source: source.clone(),
+            inbox: inbox.clone(),
+            sender: sender.clone(),
+        };
+        if let Err(e) = handle.insert_source(feeder, |(), &mut (), _| {}) {
+            // The inbox goes first, so the feeder's drop sees no
+            // `AsyncSocket` to tell and leaves the source as it was.
+            drop(inbox);
+            drop(e.inserted);
+            let source = source
+                .into_inner()
+                .expect("the feeder that shared the source was dropped");
+            return Err(InsertError::new(source, e.error));
+        }
+        Ok(AsyncSocket {
+            #[cfg(feature = "futures")]
+            sink: sink::SinkState::default(),
+            source,
+            inbox,
+            sender,
+            socket_type,
+        })
+    }
+
+    /// The next whole message.
+    ///
+    /// **Cancellation-safe** ([how](self#cancellation)). On a socket type that never receives (PUB, PUSH) it says
+    /// [`RecvError::CannotReceive`] at once.
+    pub fn recv(&self) -> Recv<'_> {
+        Recv {
+            socket: self,
+            slot: None,
+        }
+    }
+
+    /// Waits, without blocking the thread, for a place in the outbox and
+    /// reserves it; [`Permit::send`] then queues one message there without
+    /// waiting. The outbox sends in order, behind what is already queued.
+    ///
+    /// **Cancellation-safe** ([how](self#cancellation)): the send to use
+    /// inside `select!` or under a timeout. On a socket type that never sends (PULL, SUB) it says
+    /// [`ReserveError::CannotSend`] at once.
+    pub async fn reserve(&self) -> Result<Permit, ReserveError> {
+        if !self.socket_type.can_send() {
+            return Err(ReserveError::CannotSend(self.socket_type));
+        }
+        self.sender
+            .reserve()
+            .await
+            .map_err(|_| ReserveError::Closed)
+    }
+
+    /// Sends `msg`, waiting (without blocking the thread) while the socket
+    /// or the outbox pushes back. Resolves once libzmq took the message, or
+    /// once it is queued in the outbox (the first message the socket could
+    /// not take yet, or behind other senders' messages): the outbox then
+    /// hands it to libzmq in order, as soon as the socket takes it; messages
+    /// libzmq refuses later come back through
+    /// [`take_refused`](Self::take_refused). [`flush`](Self::flush) waits
+    /// until everything queued went out.
+    ///
+    /// **Not cancellation-safe for the message** ([why](self#cancellation)):
+    /// where a `select!` or a timeout can win, use [`reserve`](Self::reserve)
+    /// and then [`Permit::send`].
+    ///
+    /// Errors hand the message back: [`SendError::Closed`] once the source
+    /// accepts no more messages, and [`SendError::Failed`] with `ENOTSUP` at
+    /// once on a socket type that never sends (PULL, SUB).
+    pub async fn send(&self, msg: impl Into<Multipart>) -> Result<(), SendError> {
+        let msg = msg.into();
+        if !self.socket_type.can_send() {
+            return Err(SendError::Failed {
+                message: msg,
+                error: zmq::Error::ENOTSUP,
+            });
+        }
+        // The common case: nothing queued, so the message overtakes nothing
+        // and goes straight to libzmq (or, the first time the socket pushes
+        // back, into the loop's half of the outbox), as a handler's send
+        // does. While the loop holds messages the socket has not taken, the
+        // send waits for the loop to send them rather than queueing behind
+        // them: each message then crosses into libzmq once, from here,
+        // instead of being queued here and sent again by the loop
+        // (BENCHMARKS.md, "The async socket").
+        let mut msg = msg;
+        loop {
+            let now = match self.source.direct() {
+                Some(mut door) => door.send(msg),
+                // In the source's own dispatch: the senders' queue keeps order.
+                None => DirectSend::Queue(msg),
+            };
+            msg = match now {
+                DirectSend::Done(outcome) => return outcome,
+                DirectSend::AfterHeld(msg) => {
+                    HeldSent {
+                        socket: self,
+                        slot: None,
+                    }
+                    .await;
+                    msg
+                }
+                DirectSend::Queue(msg) => return self.send_queued(msg).await,
+            };
+        }
+    }
+
+    /// The senders' queue path of [`send`](Self::send): a place, then the
+    /// message in it, behind everything queued.
+    async fn send_queued(&self, msg: Multipart) -> Result<(), SendError> {
+        let permit = match self.sender.try_reserve() {
+            Ok(Some(permit)) => permit,
+            Ok(None) => match self.sender.reserve().await {
+                Ok(permit) => permit,
+                Err(SourceClosed) => return Err(SendError::Closed(msg)),
+            },
+            Err(SourceClosed) => return Err(SendError::Closed(msg)),
+        };
+        permit.send(msg)
+    }
+
+    /// Waits, without blocking the thread, until the outbox is empty: every
+    /// message queued before (by this socket, the `Sink` side, or any
+    /// [`Sender`]) was handed to libzmq, or handed back
+    /// ([`take_refused`](Self::take_refused)); or until the source ended
+    /// ([`ended`](Self::ended) then hands back what did not go out). libzmq
+    /// itself may still hold the messages (its queue, `ZMQ_LINGER`).
+    ///
+    /// It waits for the outbox to be empty, not for a snapshot of it: other
+    /// threads that keep queueing meanwhile keep it waiting, and a place
+    /// reserved by an unused [`Permit`] counts as queued, as both do for
+    /// [`Sender::flush`]. Cancellation-safe: it holds nothing.
+    pub async fn flush(&self) {
+        Drained {
+            sender: &self.sender,
+            slot: None,
+        }
+        .await
+    }
+
+    /// Calls `f` with the socket, for options (`set_subscribe`,
+    /// `set_sndhwm`, ...), endpoints (`bind`, `connect`, `disconnect`) and
+    /// queries while the socket is in the loop. Send and receive through
+    /// this `AsyncSocket` instead: a blocking call on the socket would block
+    /// the loop.
+    ///
+    /// The source re-reads `ZMQ_EVENTS` before the loop next sleeps
+    /// ([why](crate::ZmqSource#the-edge-triggered-fd)).
+    ///
+    /// `None` once the source has handed the socket back in
+    /// [`RecvError::Closed`], and when called from inside `f`.
+    ///
+    /// ```
+    /// # use calloop_zmq::calloop::EventLoop;
+    /// # use calloop_zmq::{zmq, AsyncSocket, ZmqSource};
+    /// # let ctx = zmq::Context::new();
+    /// # let event_loop: EventLoop<()> = EventLoop::try_new()?;
+    /// let sub = ZmqSource::new(ctx.socket(zmq::SocketType::Sub)?)?;
+    /// let sub = AsyncSocket::insert(sub, &event_loop.handle(), 64)?;
+    /// sub.with_socket(|socket| socket.set_subscribe(b"weather."))
+    ///     .expect("the socket is in the loop")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_socket<T>(&self, f: impl FnOnce(&zmq::Socket) -> T) -> Option<T> {
+        self.source.direct()?.socket().map(f)
+    }
+
+    /// Waits for the source to end and says how: [`RecvError::Closed`]
+    /// (after [`close`](Self::close)) with the socket and what did not go
+    /// out, [`RecvError::Fatal`], or [`RecvError::Removed`] (the loop was
+    /// dropped); [`RecvError::Ended`] if that was already handed out.
+    /// Messages still in the inbox stay there for [`recv`](Self::recv). The
+    /// way to learn the end of a socket that never receives (PUB, PUSH).
+    /// Cancellation-safe.
+    pub fn ended(&self) -> Ended<'_> {
+        Ended {
+            socket: self,
+            slot: None,
+        }
+    }
+
+    /// The socket's type.
+    pub fn socket_type(&self) -> zmq::SocketType {
+        self.socket_type
+    }
+
+    /// Messages waiting in the inbox now (never more than its capacity).
+    pub fn buffered(&self) -> usize {
+        self.inbox.borrow().messages.len()
+    }
+
+    /// The outbox's thread-safe handle: [`Sender::reserve`] is the
+    /// awaitable, cancellation-safe send.
+    pub fn sender(&self) -> &Sender {
+        &self.sender
+    }
+
+    /// Queued messages libzmq refused since the last call, handed back.
+    pub fn take_refused(&self) -> Vec<SendFailure> {
+        std::mem::take(&mut self.inbox.borrow_mut().refused)
+    }
+
+    /// Asks the source to flush for at most `flush_timeout` and close; the
+    /// next [`recv`](Self::recv) with an empty inbox then says
+    /// [`RecvError::Closed`] with the socket. Never blocks.
+    pub fn close(&self, flush_timeout: std::time::Duration) -> bool {
+        self.sender.close_source(flush_timeout)
+    }
+}
+
+impl fmt::Debug for AsyncSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inbox = self.inbox.borrow();
+        f.debug_struct("AsyncSocket")
+            .field("buffered", &inbox.messages.len())
+            .field("inbox_capacity", &inbox.capacity)
+            .field("paused", &inbox.paused)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for AsyncSocket {
+    fn drop(&mut self) {
+        #[cfg(feature = "futures")]
+        self.sender.forget_task(&mut self.sink.flushing);
+        let unread = std::mem::take(&mut self.inbox.borrow_mut().messages);
+        count_unread(&self.sender, unread.len());
+        // Nobody will read what the source would still take from libzmq.
+        if let Some(mut source) = self.source.direct() {
+            source.pause_recv();
+        }
+        // The source ends at its next dispatch, which this wakes; the
+        // feeder reports what did not go out. A close already asked for
+        // keeps its flush timeout.
+        if !self.sender.is_closed() {
+            self.sender.close_source(Duration::ZERO);
+        }
+    }
+}
