@@ -66,6 +66,7 @@ pub(super) struct Queue {
 
 impl Queue {
     /// Every place taken: queued by senders, held by the loop, reserved.
+    #[inline]
     pub(super) fn depth(&self) -> usize {
         self.items.len() + self.held + self.reserved
     }
@@ -96,6 +97,7 @@ impl Shared {
         }
     }
 
+    #[inline]
     pub(super) fn lock(&self) -> MutexGuard<'_, Queue> {
         // A panic while holding this lock leaves the queue consistent (every
         // update is a single push, swap or assignment), so a poisoned lock is
@@ -106,6 +108,7 @@ impl Shared {
     /// The one admission rule, for every way into the outbox (a sender's
     /// message, a reserved place, the handler's message): nothing once it is
     /// closed, and nothing beyond the capacity.
+    #[inline]
     pub(super) fn admit(&self, q: &Queue) -> Result<(), Refusal> {
         if q.closed {
             Err(Refusal::Closed)
@@ -117,6 +120,7 @@ impl Shared {
     }
 
     /// Wakes the loop, once per batch.
+    #[inline]
     pub(super) fn wake(&self, q: &mut Queue) {
         if !q.wake_pending {
             q.wake_pending = true;
@@ -136,6 +140,7 @@ impl Shared {
     /// Publishes the depth after a change, and the peak with it. Called
     /// under the lock, so plain stores suffice (no read-modify-write per
     /// message).
+    #[inline]
     pub(super) fn record_depth(&self, q: &mut Queue) {
         self.ahead
             .store(q.items.len() + q.reserved, Ordering::Relaxed);
@@ -152,6 +157,7 @@ impl Shared {
     }
 
     /// Queues a sender's message (admitted by the caller).
+    #[inline]
     pub(super) fn push(&self, q: &mut Queue, msg: Multipart) {
         q.items.push_back(msg);
         self.record_depth(q);
@@ -160,6 +166,7 @@ impl Shared {
 
     /// Tells everyone waiting for room or for the end: blocked threads and
     /// waiting tasks (they re-check under the lock).
+    #[inline]
     pub(super) fn made_room(&self, q: &mut Queue) {
         if q.blocked > 0 {
             self.room.notify_all();

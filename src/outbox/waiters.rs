@@ -34,10 +34,16 @@ impl WaitList {
 
     /// Removes the entry `slot` names, if it is still waiting, and empties
     /// `slot`.
+    #[inline]
     pub(crate) fn forget(&mut self, slot: &mut Option<u64>) {
+        // Inlined for the common case, a future that never waited.
         if let Some(id) = slot.take() {
-            self.tasks.retain(|(task, _)| *task != id);
+            self.remove(id);
         }
+    }
+
+    fn remove(&mut self, id: u64) {
+        self.tasks.retain(|(task, _)| *task != id);
     }
 
     /// Wakes every waiting task and empties the list; each re-checks its

@@ -100,6 +100,7 @@ impl<R: ReceiveMode> ZmqSource<R> {
     /// This is the receive hot path, for both modes: one frame at a time
     /// straight from libzmq into the message the callback gets, with the rare
     /// multipart case kept off to the side.
+    #[inline]
     pub(super) fn recv_batch<F>(&mut self, limit: usize, callback: &mut F) -> Result<(usize, bool)>
     where
         F: FnMut(Event<R::Message>, &mut SocketHandle),
@@ -297,7 +298,7 @@ fn batch_end(e: zmq::Error) -> Result<bool> {
 /// the last of several, moves from `slot` to `partial`, and the whole message
 /// goes back into `slot` once its last frame is in. Returns whether `slot`
 /// holds a whole message. One-frame messages stay where they are.
-#[inline]
+#[inline(always)]
 fn gather(partial: &mut Vec<Frame>, slot: &mut Multipart, more: bool) -> bool {
     if more || !partial.is_empty() {
         partial.extend(std::mem::take(slot));
