@@ -2,7 +2,8 @@
 //! with `DONTWAIT` and never given away on failure, received frame by frame
 //! straight into the message the callback gets.
 //!
-//! The frame-level calls are [`Frame::send`] and [`Frame::recv`]; this
+//! The frame-level calls are [`Socket::send_frame`] and
+//! [`Socket::recv_into`]; this
 //! module adds the message-level rules: `EINTR` retried, what a failure
 //! means for the message, and which errors end the socket.
 
@@ -26,7 +27,7 @@ pub(crate) enum Outcome {
 #[inline]
 fn send_frame(socket: &Socket, frame: &mut Frame, flags: i32) -> zmq::Result<usize> {
     loop {
-        match frame.send(socket, flags) {
+        match socket.send_frame(frame, flags) {
             Err(zmq::Error::EINTR) => continue,
             other => return other,
         }
@@ -87,7 +88,7 @@ pub(crate) fn is_fatal(e: zmq::Error) -> bool {
 #[inline]
 pub(crate) fn recv_into(socket: &Socket, frame: &mut Frame) -> zmq::Result<(usize, bool)> {
     loop {
-        match frame.recv(socket, DONTWAIT) {
+        match socket.recv_into(frame, DONTWAIT) {
             Ok(len) => return Ok((len, frame.more())),
             Err(zmq::Error::EINTR) => continue,
             Err(e) => return Err(e),

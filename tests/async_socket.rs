@@ -218,8 +218,7 @@ fn consumer(ctx: &zmq::Context, endpoint: &str, n: u64) -> thread::JoinHandle<u6
         let mut frame = zmq::Frame::new();
         let mut out_of_order = 0;
         for expected in 0..n {
-            frame
-                .recv(&pull, 0)
+            pull.recv_into(&mut frame, 0)
                 .expect("the next message came within the timeout");
             let seq = u64::from_le_bytes((&frame[..]).try_into().unwrap());
             if seq != expected {

@@ -119,7 +119,7 @@ pub fn static_frame(data: &'static [u8]) -> zmq::Frame {
 /// code does; a refused one is closed and the run stops.
 #[inline]
 pub fn send_frame(s: &zmq::Socket, mut frame: zmq::Frame, what: &str) {
-    match frame.send(s, 0) {
+    match s.send_frame(&mut frame, 0) {
         Ok(_) => std::mem::forget(frame),
         Err(e) => panic!("{what}: send failed: {e}"),
     }

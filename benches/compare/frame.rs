@@ -138,11 +138,11 @@ fn run(
         let _ = ep_tx.send(bind(&s, &bind_ep));
         let mut msg = zmq::Frame::new();
         for _ in 0..WARMUP {
-            msg.recv(&s, 0).expect("frame sink: warm-up recv");
+            s.recv_into(&mut msg, 0).expect("frame sink: warm-up recv");
         }
         let _ = warm_tx.send(());
         for _ in 0..count {
-            msg.recv(&s, 0).expect("frame sink: recv");
+            s.recv_into(&mut msg, 0).expect("frame sink: recv");
         }
         let _ = done_tx.send(Mark::now());
     });

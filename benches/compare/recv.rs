@@ -75,12 +75,12 @@ fn raw(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
     s.connect(ep).expect("raw: connect");
     let mut msg = zmq::Frame::new();
     for _ in 0..spec.warmup {
-        msg.recv(&s, 0).expect("raw: warm-up recv");
+        s.recv_into(&mut msg, 0).expect("raw: warm-up recv");
     }
     let start = Mark::now();
     go();
     for _ in 0..spec.count {
-        msg.recv(&s, 0).expect("raw: recv");
+        s.recv_into(&mut msg, 0).expect("raw: recv");
     }
     Sample::rate(spec.count, start, Mark::now())
 }
@@ -97,7 +97,7 @@ fn poll(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample 
         while got < target {
             zmq::poll(&mut [s.as_poll_item(zmq::POLLIN)], 100).expect("poll: zmq::poll");
             loop {
-                match msg.recv(&s, zmq::DONTWAIT) {
+                match s.recv_into(&mut msg, zmq::DONTWAIT) {
                     Ok(_) => got += 1,
                     Err(zmq::Error::EAGAIN) => break,
                     Err(e) => panic!("poll: recv: {e}"),
@@ -159,7 +159,7 @@ fn drain(sock: &zmq::Socket, reused: &mut zmq::Frame, owned: bool, got: &mut usi
         } else {
             &mut *reused
         };
-        match msg.recv(sock, zmq::DONTWAIT) {
+        match sock.recv_into(msg, zmq::DONTWAIT) {
             Ok(_) => *got += 1,
             Err(zmq::Error::EAGAIN) => {
                 let events = sock.events().expect("calloop-fd: ZMQ_EVENTS");

@@ -30,14 +30,14 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
         let mut reply = zmq::Frame::new();
         for _ in 0..warmup {
             send_static(&s, data, "client warm-up");
-            reply.recv(&s, 0).expect("client: warm-up reply");
+            s.recv_into(&mut reply, 0).expect("client: warm-up reply");
         }
         let mut rtts = Vec::with_capacity(count);
         let start = Mark::now();
         for _ in 0..count {
             let t = Instant::now();
             send_static(&s, data, "client");
-            reply.recv(&s, 0).expect("client: reply");
+            s.recv_into(&mut reply, 0).expect("client: reply");
             rtts.push(t.elapsed().as_secs_f64());
         }
         let end = Mark::now();
@@ -73,8 +73,8 @@ fn raw(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
     s.connect(ep).expect("raw: connect");
     let mut msg = zmq::Frame::new();
     for _ in 0..total {
-        msg.recv(&s, 0).expect("raw: recv");
-        msg.send(&s, 0).expect("raw: send");
+        s.recv_into(&mut msg, 0).expect("raw: recv");
+        s.send_frame(&mut msg, 0).expect("raw: send");
     }
     wait_for(done, "the client to finish");
 }
@@ -89,9 +89,9 @@ fn poll(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>) {
     while answered < total {
         zmq::poll(&mut [s.as_poll_item(zmq::POLLIN)], 100).expect("poll: zmq::poll");
         loop {
-            match msg.recv(&s, zmq::DONTWAIT) {
+            match s.recv_into(&mut msg, zmq::DONTWAIT) {
                 Ok(_) => {
-                    msg.send(&s, zmq::DONTWAIT).expect("poll: send");
+                    s.send_frame(&mut msg, zmq::DONTWAIT).expect("poll: send");
                     answered += 1;
                 }
                 Err(zmq::Error::EAGAIN) => break,

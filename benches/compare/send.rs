@@ -46,11 +46,11 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
         let _ = ep_tx.send(bind(&s, &bind_ep));
         let mut msg = zmq::Frame::new();
         for _ in 0..warmup {
-            msg.recv(&s, 0).expect("sink: warm-up recv");
+            s.recv_into(&mut msg, 0).expect("sink: warm-up recv");
         }
         let _ = warm_tx.send(());
         for _ in 0..count {
-            msg.recv(&s, 0).expect("sink: recv");
+            s.recv_into(&mut msg, 0).expect("sink: recv");
         }
         let _ = done_tx.send(Mark::now());
     });

@@ -28,9 +28,9 @@ pub struct Context {
 /// The owned `void *` a context is.
 struct Raw(NonNull<c_void>);
 
-// SAFETY: libzmq contexts are thread-safe (zmq_ctx_new(3), zmq(7): "the
-// context is thread safe and may be shared among as many threads as
-// necessary").
+// SAFETY: libzmq contexts are thread-safe (zmq(7), "Thread safety": "A 0MQ
+// 'context' is thread safe and may be shared among as many application
+// threads as necessary, without any additional locking").
 unsafe impl Send for Raw {}
 // SAFETY: as above.
 unsafe impl Sync for Raw {}

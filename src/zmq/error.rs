@@ -128,12 +128,55 @@ impl Error {
         Error(unsafe { sys::zmq_errno() })
     }
 
-    /// libzmq's description of the error (`zmq_strerror`).
-    pub fn message(self) -> &'static str {
-        // SAFETY: zmq_strerror returns a pointer to a static, NUL-terminated
-        // string for every input (strerror's table, or libzmq's own).
+    /// The description of the error, as libzmq's `zmq_strerror` gives it:
+    /// libzmq's own text for the errnos it describes (`EFSM`, `ETERM` ...), the C
+    /// library's for the others, `Unknown error N` for numbers nobody
+    /// defines.
+    ///
+    /// Owned, because the C library's text for an unknown number lives in a
+    /// buffer the next such call overwrites (glibc: one per thread).
+    pub fn message(self) -> String {
+        match self.zmq_text() {
+            Some(text) => text.to_owned(),
+            None => self.system_text(),
+        }
+    }
+
+    /// libzmq's text for the errnos it describes itself (its own four, and
+    /// `EHOSTUNREACH`), which are string literals in libzmq (`zmq::errno_to_string`, src/err.cpp).
+    fn zmq_text(self) -> Option<&'static str> {
+        if !matches!(
+            self,
+            Error::EFSM
+                | Error::ENOCOMPATPROTO
+                | Error::ETERM
+                | Error::EMTHREAD
+                | Error::EHOSTUNREACH
+        ) {
+            return None;
+        }
+        // SAFETY: for these five numbers zmq_strerror returns one of
+        // libzmq's string literals (src/err.cpp), NUL-terminated and alive
+        // for the whole program; it never touches strerror's buffer for them.
         let text = unsafe { CStr::from_ptr(sys::zmq_strerror(self.0)) };
-        text.to_str().unwrap_or("unknown error")
+        text.to_str().ok()
+    }
+
+    /// The C library's text (what `zmq_strerror` returns for every other
+    /// number), through the thread-safe `strerror_r` into a buffer of ours
+    /// rather than `strerror`'s shared one.
+    fn system_text(self) -> String {
+        let mut buf = [0u8; 256];
+        // SAFETY: `buf` is writable for its length; the XSI strerror_r (the
+        // libc crate links glibc's `__xpg_strerror_r`) writes at most
+        // `len` bytes, NUL included, and never keeps the pointer. One byte
+        // is held back so the buffer ends in a NUL even on ERANGE.
+        unsafe { libc::strerror_r(self.0, buf.as_mut_ptr().cast(), buf.len() - 1) };
+        let text = CStr::from_bytes_until_nul(&buf).unwrap_or_default();
+        match text.to_str() {
+            Ok(text) if !text.is_empty() => text.to_owned(),
+            _ => format!("Unknown error {}", self.0),
+        }
     }
 }
 
@@ -148,9 +191,13 @@ impl fmt::Debug for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.zmq_text() {
+            Some(text) => f.write_str(text)?,
+            None => f.write_str(&self.system_text())?,
+        }
         match self.name() {
-            Some(name) => write!(f, "{} ({name})", self.message()),
-            None => write!(f, "{} (errno {})", self.message(), self.0),
+            Some(name) => write!(f, " ({name})"),
+            None => write!(f, " (errno {})", self.0),
         }
     }
 }
@@ -187,5 +234,37 @@ mod tests {
         assert_eq!(odd.name(), None);
         assert!(odd.to_string().contains("987654"));
         assert_eq!(Error::from_raw(Error::EINVAL.to_raw()), Error::EINVAL);
+        assert_eq!(
+            Error::ETERM.message(),
+            "Context was terminated",
+            "libzmq's own text"
+        );
+    }
+
+    /// glibc writes the text for an unknown errno into one buffer per
+    /// thread, which the next such call overwrites: a `&'static str` into it
+    /// went bad. Owned texts keep their own number.
+    #[test]
+    fn unknown_errno_texts_stay_intact() {
+        let first = Error::from_raw(9999).message();
+        let second = Error::from_raw(9998).message();
+        assert!(first.contains("9999"), "{first:?}");
+        assert!(second.contains("9998"), "{second:?}");
+        let shown = Error::from_raw(9999).to_string();
+        let _ = Error::from_raw(9998).to_string();
+        assert!(
+            shown.starts_with(&first) && shown.ends_with("(errno 9999)"),
+            "{shown}"
+        );
+        // Concurrent callers each get their own text.
+        let texts: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|i| s.spawn(move || Error::from_raw(9000 + i).message()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (i, text) in texts.iter().enumerate() {
+            assert!(text.contains(&(9000 + i).to_string()), "{text:?}");
+        }
     }
 }

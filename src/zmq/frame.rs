@@ -16,9 +16,11 @@
 //! assert_eq!(Frame::from("text").as_str(), Some("text"));
 //! ```
 //!
-//! Sending with [`Frame::send`] never gives a refused frame away: libzmq
-//! leaves it untouched on failure, so the caller still has it to retry or
-//! report. On success libzmq empties it.
+//! A frame knows no socket: [`Socket::send_frame`](super::Socket::send_frame)
+//! and [`Socket::recv_into`](super::Socket::recv_into) move frames in and
+//! out. Sending never gives a refused frame away: libzmq leaves it untouched
+//! on failure, so the caller still has it to retry or report. On success
+//! libzmq empties it.
 
 use std::ffi::{CStr, CString, c_void};
 use std::fmt;
@@ -27,7 +29,6 @@ use std::ops::Deref;
 use calloop_zmq_sys as sys;
 
 use super::error::{Error, Result};
-use super::socket::Socket;
 
 /// Owned buffers up to this many bytes are copied into a frame libzmq
 /// allocates; larger ones are handed to libzmq without a copy (with a
@@ -65,8 +66,9 @@ impl Frame {
     }
 
     /// A frame that is not yet a libzmq message: all zero bytes, which
-    /// `zmq_msg_close` rejects with `EFAULT` (zmq_msg_close(3)) instead of
-    /// touching, so dropping it is safe. It must go through
+    /// `zmq_msg_close` rejects with `EFAULT` instead of touching (its type
+    /// byte 0 is no message type: `msg_t::check` in libzmq's src/msg.cpp),
+    /// so dropping it is safe. It must go through
     /// [`init_in_place`](Self::init_in_place) before any other use.
     ///
     /// It exists for the receive path: the frame is moved to where it will
@@ -92,11 +94,15 @@ impl Frame {
     /// A frame of `len` zero bytes, or `ENOMEM`.
     pub fn zeroed(len: usize) -> Result<Frame> {
         let mut frame = Frame::unready();
-        // SAFETY: zmq_msg_init_size initialises the struct with a buffer of
-        // `len` bytes, or fails (ENOMEM) leaving it all zero, which is safe
-        // to drop.
+        // SAFETY: zmq_msg_init_size only writes the struct: a message with a
+        // buffer of `len` bytes, or on failure (ENOMEM) a half-made one.
         if unsafe { sys::zmq_msg_init_size(frame.as_mut_ptr(), len) } != 0 {
-            return Err(Error::last());
+            let error = Error::last();
+            // The half-made message says "long message" with no content
+            // (src/msg.cpp, `init_size`), which zmq_msg_close would follow
+            // through a null pointer. It owns nothing, so it is not closed.
+            std::mem::forget(frame);
+            return Err(error);
         }
         if len > 0 {
             // SAFETY: the message owns `len` writable, uninitialised bytes at
@@ -109,15 +115,14 @@ impl Frame {
         Ok(frame)
     }
 
-    /// A frame holding a copy of `bytes`.
-    ///
-    /// # Panics
-    /// Only when libzmq cannot allocate the frame (out of memory), as `Vec`
-    /// does.
+    /// A frame holding a copy of `bytes`. Out of memory ends the process
+    /// (`handle_alloc_error`), as it does for `Vec`.
     fn copy_of(bytes: &[u8]) -> Frame {
         let mut frame = Frame::unready();
-        // SAFETY: as in `with_size`.
+        // SAFETY: as in `zeroed` (a half-made message is forgotten, never
+        // closed).
         if unsafe { sys::zmq_msg_init_size(frame.as_mut_ptr(), bytes.len()) } != 0 {
+            std::mem::forget(frame);
             std::alloc::handle_alloc_error(
                 std::alloc::Layout::array::<u8>(bytes.len())
                     .unwrap_or(std::alloc::Layout::new::<u8>()),
@@ -166,8 +171,8 @@ impl Frame {
         let mut frame = Frame::unready();
         // SAFETY: the bytes live for the whole program and libzmq only reads
         // them; with no free function it never frees them. Without a free
-        // function libzmq allocates nothing, so the call cannot fail, and a
-        // failure would leave the frame all zero (safe to drop) anyway.
+        // function libzmq allocates nothing (a "constant message",
+        // src/msg.cpp `init_data`), so the call cannot fail.
         unsafe {
             sys::zmq_msg_init_data(
                 frame.as_mut_ptr(),
@@ -213,6 +218,8 @@ impl Frame {
             // SAFETY: libzmq did not take the buffer, so it is still ours to
             // free, once.
             unsafe { free(data.cast(), hint) };
+            // Half-made (see `zeroed`): never closed.
+            std::mem::forget(frame);
             std::alloc::handle_alloc_error(std::alloc::Layout::new::<sys::zmq_msg_t>());
         }
         frame
@@ -262,39 +269,8 @@ impl Frame {
         unsafe { CStr::from_ptr(value) }.to_str().ok()
     }
 
-    /// Sends the frame on `socket` (`zmq_msg_send`) with `flags`
-    /// ([`DONTWAIT`](super::DONTWAIT), [`SNDMORE`](super::SNDMORE)) and
-    /// returns its size. On success the frame is left empty; on failure it
-    /// is left exactly as it was, so nothing is lost.
-    #[inline]
-    pub fn send(&mut self, socket: &Socket, flags: i32) -> Result<usize> {
-        // SAFETY: initialised message; the socket is live and used from this
-        // thread only (`Socket` is not `Sync`). libzmq empties the message on
-        // success and leaves it unchanged on failure (zmq_msg_send(3)).
-        let rc = unsafe { sys::zmq_msg_send(self.as_mut_ptr(), socket.as_ptr(), flags) };
-        if rc < 0 {
-            Err(Error::last())
-        } else {
-            Ok(rc as usize)
-        }
-    }
-
-    /// Receives one frame from `socket` into this one (`zmq_msg_recv`),
-    /// replacing its bytes, and returns the new size; [`more`](Self::more)
-    /// tells whether the message goes on. On failure the frame is empty.
-    #[inline]
-    pub fn recv(&mut self, socket: &Socket, flags: i32) -> Result<usize> {
-        // SAFETY: initialised message (libzmq closes its old content first);
-        // live socket, used from this thread only.
-        let rc = unsafe { sys::zmq_msg_recv(self.as_mut_ptr(), socket.as_ptr(), flags) };
-        if rc < 0 {
-            Err(Error::last())
-        } else {
-            Ok(rc as usize)
-        }
-    }
-
-    /// Drops a frame that a successful [`send`](Self::send) emptied without
+    /// Drops a frame that a successful
+    /// [`Socket::send_frame`](super::Socket::send_frame) emptied without
     /// calling `zmq_msg_close`: zmq_msg_send(3) leaves such a message holding
     /// nothing, so there is nothing to close. Saves a libzmq call per frame
     /// on the send path. A frame that was not sent would leak its buffer.
@@ -308,13 +284,15 @@ impl Frame {
         <[u8]>::as_ptr(self)
     }
 
+    /// The message, for libzmq calls that only read it.
     #[inline]
-    fn as_ptr(&self) -> *const sys::zmq_msg_t {
+    pub(super) fn as_ptr(&self) -> *const sys::zmq_msg_t {
         &self.msg
     }
 
+    /// The message, for libzmq calls that write it (sending, receiving).
     #[inline]
-    fn as_mut_ptr(&mut self) -> *mut sys::zmq_msg_t {
+    pub(super) fn as_mut_ptr(&mut self) -> *mut sys::zmq_msg_t {
         &mut self.msg
     }
 }
@@ -337,7 +315,9 @@ unsafe extern "C" fn free_owner<T>(_data: *mut c_void, hint: *mut c_void) {
 impl Drop for Frame {
     fn drop(&mut self) {
         // SAFETY: the message is initialised, or all zero (`unready`), which
-        // zmq_msg_close rejects with EFAULT without touching it.
+        // zmq_msg_close rejects with EFAULT without touching it
+        // (`msg_t::check`, src/msg.cpp). No half-made message from a failed
+        // `zmq_msg_init*` is ever dropped (see `zeroed`).
         unsafe { sys::zmq_msg_close(self.as_mut_ptr()) };
     }
 }
@@ -473,7 +453,6 @@ impl From<Box<[u8]>> for Frame {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Context, DONTWAIT, SNDMORE, SocketType};
     use super::*;
 
     #[test]
@@ -502,6 +481,14 @@ mod tests {
         assert_eq!(Frame::zeroed(5).unwrap(), Frame::from(&[0u8; 5]));
         assert!(Frame::new().is_empty());
         assert_eq!(Frame::from(vec![1, 2]).clone(), Frame::from(&[1u8, 2]));
+    }
+
+    /// A failed `zmq_msg_init_size` leaves a "long message" with a null
+    /// content pointer: closing it would dereference null.
+    #[test]
+    fn an_impossible_size_is_enomem_not_a_crash() {
+        assert_eq!(Frame::zeroed(usize::MAX).unwrap_err(), Error::ENOMEM);
+        assert_eq!(Frame::zeroed(usize::MAX - 8).unwrap_err(), Error::ENOMEM);
     }
 
     #[test]
@@ -541,36 +528,5 @@ mod tests {
         let mut frame = Frame::unready();
         frame.init_in_place();
         assert!(frame.is_empty());
-    }
-
-    #[test]
-    fn send_keeps_a_refused_frame_and_recv_reports_more() {
-        let ctx = Context::new();
-        let push = ctx.socket(SocketType::Push).unwrap();
-        let mut frame = Frame::from(vec![9u8; 5000]);
-        // No peer: a PUSH socket cannot send, and the frame stays whole.
-        assert_eq!(frame.send(&push, DONTWAIT), Err(Error::EAGAIN));
-        assert_eq!(&frame[..], &[9u8; 5000][..]);
-
-        let pull = ctx.socket(SocketType::Pull).unwrap();
-        // tcp, not inproc: only network connections carry metadata.
-        pull.bind("tcp://127.0.0.1:*").unwrap();
-        push.connect(&pull.last_endpoint().unwrap()).unwrap();
-        let mut head = Frame::from("head");
-        assert_eq!(head.send(&push, SNDMORE), Ok(4));
-        assert!(head.is_empty());
-        assert_eq!(frame.send(&push, 0), Ok(5000));
-        assert!(frame.is_empty());
-
-        let mut got = Frame::new();
-        assert_eq!(got.recv(&pull, 0), Ok(4));
-        assert!(got.more());
-        assert_eq!(got.gets("Socket-Type"), Some("PUSH"));
-        assert_eq!(got.gets("No-Such-Property"), None);
-        assert_eq!(got.gets("bad\0name"), None);
-        assert_eq!(got.recv(&pull, 0), Ok(5000));
-        assert!(!got.more());
-        assert_eq!(got.recv(&pull, DONTWAIT), Err(Error::EAGAIN));
-        assert!(got.is_empty());
     }
 }

@@ -204,9 +204,10 @@ pub struct Socket {
     _not_sync: PhantomData<std::cell::Cell<()>>,
 }
 
-// SAFETY: libzmq allows a socket to migrate between threads as long as the
-// move comes with a full memory barrier (zmq_socket(3)), which moving a value
-// to another thread provides; `!Sync` keeps it to one thread at a time.
+// SAFETY: libzmq allows a socket to migrate between threads when the move
+// comes with a full memory barrier (zmq(7), "Thread safety"), which handing a
+// value to another thread in Rust provides; `!Sync` keeps it to one thread at
+// a time.
 unsafe impl Send for Socket {}
 
 impl Drop for Socket {
@@ -268,6 +269,13 @@ impl std::error::Error for EndpointError {
     }
 }
 
+/// The result of `zmq_msg_send` / `zmq_msg_recv`: a byte count, or -1 and
+/// the errno.
+#[inline]
+fn byte_count(rc: c_int) -> Result<usize> {
+    usize::try_from(rc).map_err(|_| Error::last())
+}
+
 type EndpointFn = unsafe extern "C" fn(*mut c_void, *const std::ffi::c_char) -> c_int;
 
 impl Socket {
@@ -306,7 +314,8 @@ impl Socket {
         &self.ctx
     }
 
-    /// The libzmq socket pointer, for the frame calls in this module tree.
+    /// The libzmq socket pointer, for the libzmq calls in this module tree.
+    #[inline]
     pub(crate) fn as_ptr(&self) -> *mut c_void {
         self.raw.as_ptr()
     }
@@ -356,11 +365,39 @@ impl Socket {
         self.endpoint_op("disconnect", sys::zmq_disconnect, endpoint)
     }
 
+    /// Sends `frame` (`zmq_msg_send`) with `flags` ([`DONTWAIT`],
+    /// [`SNDMORE`]) and returns its size. On success libzmq leaves the frame
+    /// empty; on failure it is left exactly as it was, so nothing is lost.
+    #[inline]
+    pub fn send_frame(&self, frame: &mut Frame, flags: i32) -> Result<usize> {
+        // SAFETY: the frame is an initialised message; the socket is live
+        // and used from this thread only (`Socket` is not `Sync`). libzmq
+        // empties the message on success and leaves it unchanged on failure
+        // (zmq_msg_send(3)).
+        let rc = unsafe { sys::zmq_msg_send(frame.as_mut_ptr(), self.as_ptr(), flags) };
+        byte_count(rc)
+    }
+
+    /// Receives one frame into `frame` (`zmq_msg_recv`), replacing its
+    /// bytes, and returns the new size; [`Frame::more`] tells whether the
+    /// message goes on. libzmq releases the old bytes before it looks for a
+    /// message, so after `EAGAIN` the frame is empty; an error that stops
+    /// the call before that (`ETERM`) leaves them.
+    #[inline]
+    pub fn recv_into(&self, frame: &mut Frame, flags: i32) -> Result<usize> {
+        // SAFETY: the frame is an initialised message, whose old content
+        // libzmq releases first (zmq_msg_recv(3)); the socket is live and
+        // used from this thread only.
+        let rc = unsafe { sys::zmq_msg_recv(frame.as_mut_ptr(), self.as_ptr(), flags) };
+        byte_count(rc)
+    }
+
     /// Sends one frame. With [`SNDMORE`] more frames of the same message
     /// follow. On failure the frame is dropped: to keep a refused frame,
-    /// build a [`Frame`] and use [`Frame::send`], which leaves it untouched.
+    /// build a [`Frame`] and use [`send_frame`](Self::send_frame), which
+    /// leaves it untouched.
     pub fn send(&self, frame: impl Into<Frame>, flags: i32) -> Result<()> {
-        frame.into().send(self, flags).map(drop)
+        self.send_frame(&mut frame.into(), flags).map(drop)
     }
 
     /// Sends a whole message, one frame per item. Frames after the first are
@@ -383,7 +420,7 @@ impl Socket {
     /// Receives one frame into a new [`Frame`].
     pub fn recv_frame(&self, flags: i32) -> Result<Frame> {
         let mut frame = Frame::new();
-        frame.recv(self, flags)?;
+        self.recv_into(&mut frame, flags)?;
         Ok(frame)
     }
 
@@ -399,7 +436,7 @@ impl Socket {
         let mut frames = Vec::new();
         let mut frame = Frame::new();
         loop {
-            frame.recv(self, flags)?;
+            self.recv_into(&mut frame, flags)?;
             frames.push(frame.to_vec());
             if !frame.more() {
                 return Ok(frames);
@@ -557,5 +594,36 @@ mod tests {
         assert!(items[0].is_readable() && items[1].is_writable());
         assert_eq!(pull.recv_bytes(0).unwrap(), b"x");
         assert_eq!(format!("{:?}", POLLIN | POLLOUT), "{POLLIN, POLLOUT}");
+    }
+
+    #[test]
+    fn send_keeps_a_refused_frame_and_recv_reports_more() {
+        let ctx = Context::new();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        let mut frame = Frame::from(vec![9u8; 5000]);
+        // No peer: a PUSH socket cannot send, and the frame stays whole.
+        assert_eq!(push.send_frame(&mut frame, DONTWAIT), Err(Error::EAGAIN));
+        assert_eq!(&frame[..], &[9u8; 5000][..]);
+
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        // tcp, not inproc: only network connections carry metadata.
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+        push.connect(&pull.last_endpoint().unwrap()).unwrap();
+        let mut head = Frame::from("head");
+        assert_eq!(push.send_frame(&mut head, SNDMORE), Ok(4));
+        assert!(head.is_empty());
+        assert_eq!(push.send_frame(&mut frame, 0), Ok(5000));
+        assert!(frame.is_empty());
+
+        let mut got = Frame::new();
+        assert_eq!(pull.recv_into(&mut got, 0), Ok(4));
+        assert!(got.more());
+        assert_eq!(got.gets("Socket-Type"), Some("PUSH"));
+        assert_eq!(got.gets("No-Such-Property"), None);
+        assert_eq!(got.gets("bad\0name"), None);
+        assert_eq!(pull.recv_into(&mut got, 0), Ok(5000));
+        assert!(!got.more());
+        assert_eq!(pull.recv_into(&mut got, DONTWAIT), Err(Error::EAGAIN));
+        assert!(got.is_empty());
     }
 }

@@ -612,7 +612,7 @@ fn errno_words(error: zmq::Error) -> String {
             ErrorKind::PermissionDenied => {
                 "permission denied (ports below 1024 need privileges; ipc needs a writable directory)"
             }
-            _ => error.message(),
+            _ => &error.message(),
         },
     };
     match error.name() {
