@@ -14,7 +14,7 @@ use std::time::Duration;
 use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::calloop::futures::{Scheduler, executor};
 use calloop_zmq::{AsyncSocket, Multipart, RecvError, ZmqSource, zmq};
-use support::{WAIT, run_until};
+use support::{WAIT, run_until, yield_now};
 
 const N: u64 = 100_000;
 
@@ -42,22 +42,6 @@ fn output_executor<T: 'static>(event_loop: &EventLoop<'_, Option<T>>) -> Schedul
         .insert_source(exec, |out, _, slot: &mut Option<T>| *slot = Some(out))
         .unwrap();
     scheduler
-}
-
-/// Returns `Pending` once (asking to be polled again), so the executor lets
-/// the rest of the loop run before this task goes on.
-async fn yield_now() {
-    let mut yielded = false;
-    poll_fn(|cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await
 }
 
 fn seq_of(msg: &calloop_zmq::Multipart) -> u64 {
@@ -515,10 +499,12 @@ fn sink_and_stream_carry_every_message_in_order_and_the_stream_ends() {
 #[test]
 fn the_socket_is_reachable_after_insert_for_subscriptions() {
     let ctx = zmq::Context::new();
-    let publisher = ctx.socket(zmq::SocketType::Pub).unwrap();
-    publisher.bind("inproc://async-subscribe").unwrap();
-    let sub = ZmqSource::new(ctx.socket(zmq::SocketType::Sub).unwrap()).unwrap();
-    sub.connect("inproc://async-subscribe").unwrap();
+    let (sub, publisher) = support::source_connected(
+        &ctx,
+        zmq::SocketType::Sub,
+        "inproc://async-subscribe",
+        zmq::SocketType::Pub,
+    );
 
     let mut event_loop: EventLoop<Option<String>> = EventLoop::try_new().unwrap();
     let sub = AsyncSocket::insert(sub, &event_loop.handle(), 8).unwrap();

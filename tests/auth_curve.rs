@@ -6,6 +6,7 @@
 //! libsodium), so these never skip: without CURVE they fail.
 
 mod auth_common;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};

@@ -4,12 +4,14 @@
 //! authenticator per context.
 
 mod auth_common;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use auth_common::{WAIT, World};
+use auth_common::World;
 use calloop_zmq::auth::{ANY_DOMAIN, AuthError, Authenticator, Status, ZAP_ENDPOINT};
 use calloop_zmq::zmq;
+use support::WAIT;
 
 /// Sends `request` (after the REQ-style empty delimiter a DEALER must add
 /// itself) and returns the reply frames after the delimiter.

@@ -9,6 +9,7 @@
 //! received.
 
 mod auth_common;
+mod support;
 
 use std::net::IpAddr;
 

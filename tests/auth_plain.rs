@@ -2,6 +2,7 @@
 //! do, and the server reads who they are from each message.
 
 mod auth_common;
+mod support;
 
 use auth_common::World;
 use calloop_zmq::auth::{ANY_DOMAIN, Identity, Status};

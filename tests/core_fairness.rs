@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::calloop::timer::{TimeoutAction, Timer};
 use calloop_zmq::{Event, ZmqSource, zmq};
+use support::run_until_within;
 
 #[derive(Default)]
 struct State {
@@ -64,16 +65,13 @@ fn flood_with_timer(budget: usize) -> (State, u64) {
     };
 
     let mut state = State::default();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while state.ticks < TICKS {
-        assert!(
-            Instant::now() < deadline,
-            "timer never reached {TICKS} ticks"
-        );
-        event_loop
-            .dispatch(Some(Duration::from_millis(50)), &mut state)
-            .unwrap();
-    }
+    run_until_within(
+        &mut event_loop,
+        &mut state,
+        Duration::from_secs(60),
+        &format!("the timer's {TICKS} ticks"),
+        |s| s.ticks >= TICKS,
+    );
     drop(flooder.join().unwrap());
     (state, stats.snapshot().budget_exhausted)
 }

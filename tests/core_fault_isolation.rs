@@ -144,10 +144,12 @@ fn a_broken_monitor_or_authenticator_leaves_the_rest_running() {
 #[test]
 fn close_from_the_loop_drains_then_hands_back_the_socket() {
     let ctx = zmq::Context::new();
-    let pull = ctx.socket(zmq::SocketType::Pull).unwrap();
-    pull.bind("inproc://close-from-loop").unwrap();
-    let push = ZmqSource::new(ctx.socket(zmq::SocketType::Push).unwrap()).unwrap();
-    push.connect("inproc://close-from-loop").unwrap();
+    let (push, pull) = support::source_connected(
+        &ctx,
+        zmq::SocketType::Push,
+        "inproc://close-from-loop",
+        zmq::SocketType::Pull,
+    );
     let sender = push.sender();
     for i in 0..5 {
         sender.try_send(format!("{i}")).unwrap();
@@ -225,10 +227,12 @@ fn close_from_the_loop_hands_back_what_missed_the_deadline() {
 #[test]
 fn a_handler_closes_its_source_after_replying() {
     let ctx = zmq::Context::new();
-    let rep = ZmqSource::new(ctx.socket(zmq::SocketType::Rep).unwrap()).unwrap();
-    rep.bind("inproc://close-from-handler").unwrap();
-    let req = ctx.socket(zmq::SocketType::Req).unwrap();
-    req.connect("inproc://close-from-handler").unwrap();
+    let (rep, req) = support::source_bound(
+        &ctx,
+        zmq::SocketType::Rep,
+        "inproc://close-from-handler",
+        zmq::SocketType::Req,
+    );
     req.send("last request", 0).unwrap();
 
     #[derive(Default)]
@@ -267,8 +271,7 @@ fn a_source_that_ended_is_refused_by_insert_and_handed_back() {
     let ctx = zmq::Context::new();
     let source = ZmqSource::new(ctx.socket(zmq::SocketType::Push).unwrap()).unwrap();
     let sender = source.sender();
-    type Callback = Box<dyn FnMut(Event, &mut calloop_zmq::SocketHandle, &mut bool)>;
-    let callback: Callback = Box::new(|event, _, closed| {
+    let callback: support::Callback<bool> = Box::new(|event, _, closed| {
         if let Event::Closed(_) = event {
             *closed = true;
         }

@@ -126,10 +126,12 @@ fn a_reply_can_be_the_request_taken_in_place() {
 #[test]
 fn without_the_option_messages_come_owned() {
     let ctx = zmq::Context::new();
-    let push = ctx.socket(zmq::SocketType::Push).unwrap();
-    push.bind("inproc://owned").unwrap();
-    let source = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
-    source.connect("inproc://owned").unwrap();
+    let (source, push) = support::source_connected(
+        &ctx,
+        zmq::SocketType::Pull,
+        "inproc://owned",
+        zmq::SocketType::Push,
+    );
     push.send("owned", 0).unwrap();
     let mut event_loop: EventLoop<Vec<String>> = EventLoop::try_new().unwrap();
     source

@@ -163,10 +163,12 @@ fn stats_count_messages_bytes_and_wakeups() {
 #[test]
 fn pause_and_resume_receiving() {
     let ctx = zmq::Context::new();
-    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
-    pull.bind("inproc://pause").unwrap();
-    let push = ctx.socket(zmq::SocketType::Push).unwrap();
-    push.connect("inproc://pause").unwrap();
+    let (pull, push) = support::source_bound(
+        &ctx,
+        zmq::SocketType::Pull,
+        "inproc://pause",
+        zmq::SocketType::Push,
+    );
 
     let mut event_loop: EventLoop<Vec<String>> = EventLoop::try_new().unwrap();
     let take_one: support::Callback<Vec<String>> = Box::new(|event, socket, got| {

@@ -8,18 +8,7 @@ use std::time::Duration;
 
 use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::{Event, Multipart, SendError, SendFailure, ZmqSource, zmq};
-use support::{WAIT, run_until};
-
-/// A PUSH socket that cannot send: no peer, and `ZMQ_IMMEDIATE` so libzmq
-/// does not queue for a peer that may come.
-fn stuck_push(ctx: &zmq::Context, capacity: usize) -> ZmqSource {
-    let push = ctx.socket(zmq::SocketType::Push).unwrap();
-    push.set_immediate(true).unwrap();
-    ZmqSource::builder(push)
-        .outbox_capacity(capacity)
-        .build()
-        .unwrap()
-}
+use support::{WAIT, run_until, stuck_push};
 
 #[test]
 fn try_send_on_a_full_outbox_hands_the_message_back() {
@@ -132,10 +121,12 @@ fn handler_send_refused_by_libzmq_comes_back() {
 #[test]
 fn queued_message_refused_by_libzmq_is_reported_as_an_event() {
     let ctx = zmq::Context::new();
-    let rep = ctx.socket(zmq::SocketType::Rep).unwrap();
-    rep.bind("inproc://refused").unwrap();
-    let req = ZmqSource::new(ctx.socket(zmq::SocketType::Req).unwrap()).unwrap();
-    req.connect("inproc://refused").unwrap();
+    let (req, _rep) = support::source_connected(
+        &ctx,
+        zmq::SocketType::Req,
+        "inproc://refused",
+        zmq::SocketType::Rep,
+    );
     let stats = req.stats();
     // Two requests without waiting for a reply: REQ refuses the second.
     req.sender().try_send("first").unwrap();

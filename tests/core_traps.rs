@@ -4,11 +4,11 @@ mod support;
 
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use calloop_zmq::calloop::{Dispatcher, EventLoop};
 use calloop_zmq::{Event, ZmqSource, zmq};
-use support::{WAIT, bind_tcp, recv_within, run_until};
+use support::{WAIT, bind_tcp, recv_within, run_until, run_until_showing};
 
 #[test]
 fn hundred_thousand_req_rep_round_trips_on_one_loop() {
@@ -43,16 +43,13 @@ fn hundred_thousand_req_rep_round_trips_on_one_loop() {
     .unwrap();
 
     let mut replies = 0;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while replies < ROUNDS {
-        assert!(
-            Instant::now() < deadline,
-            "stalled after {replies} round trips"
-        );
-        event_loop
-            .dispatch(Some(Duration::from_millis(100)), &mut replies)
-            .unwrap();
-    }
+    run_until_showing(
+        &mut event_loop,
+        &mut replies,
+        Duration::from_secs(120),
+        &format!("{ROUNDS} round trips"),
+        |r| *r >= ROUNDS,
+    );
 }
 
 /// A PUSH source connected to a plain PULL, both with a high-water mark of
@@ -269,10 +266,12 @@ fn several_sources_share_one_loop() {
 #[test]
 fn touching_the_socket_between_dispatches_loses_no_wakeup() {
     let ctx = zmq::Context::new();
-    let pull = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
-    pull.bind("inproc://touched-between").unwrap();
-    let push = ctx.socket(zmq::SocketType::Push).unwrap();
-    push.connect("inproc://touched-between").unwrap();
+    let (pull, push) = support::source_bound(
+        &ctx,
+        zmq::SocketType::Pull,
+        "inproc://touched-between",
+        zmq::SocketType::Push,
+    );
 
     let mut event_loop: EventLoop<Vec<String>> = EventLoop::try_new().unwrap();
     let collect: support::Callback<Vec<String>> = Box::new(|event, _, got| {

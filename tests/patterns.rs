@@ -22,6 +22,7 @@
 //! [`Stats`]: calloop_zmq::Stats
 
 mod patterns_util;
+mod support;
 
 use std::cell::RefCell;
 use std::io::{Read, Write};
@@ -33,9 +34,10 @@ use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::calloop::timer::{TimeoutAction, Timer};
 use calloop_zmq::{Event, Multipart, SendError, zmq};
 use patterns_util::{
-    Case, Traffic, Transport, WAIT, assert_traffic, bytes, check_frames, expect_message, mp,
-    must_send, peer_recv, peer_send, total_bytes, vecs,
+    Case, Traffic, Transport, assert_traffic, bytes, check_frames, expect_message, mp, must_send,
+    peer_recv, peer_send, total_bytes, vecs,
 };
+use support::WAIT;
 
 /// Messages as their frames' bytes, the way the tests record what arrived.
 type Log = Vec<Vec<Vec<u8>>>;

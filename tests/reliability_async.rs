@@ -2,33 +2,18 @@
 //! messages, memory flat, nothing lost or reordered.
 
 mod reliability_common;
+mod support;
 
 use std::cell::Cell;
-use std::future::poll_fn;
 use std::rc::Rc;
-use std::task::Poll;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::calloop::futures::executor;
 use calloop_zmq::{AsyncSocket, ZmqSource, zmq};
-use reliability_common::{rss_bytes, run_until};
-
-/// Lets the rest of the loop run before the task goes on.
-async fn yield_now() {
-    let mut yielded = false;
-    poll_fn(|cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await
-}
+use reliability_common::rss_bytes;
+use support::{run_until_within, yield_now};
 
 #[test]
 fn reliability_async_slow_consumer_memory_stays_flat() {
@@ -87,7 +72,7 @@ fn reliability_async_slow_consumer_memory_stays_flat() {
         .unwrap();
     let started = Instant::now();
     let mut done = None;
-    run_until(
+    run_until_within(
         &mut event_loop,
         &mut done,
         Duration::from_secs(300),

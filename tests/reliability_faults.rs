@@ -3,6 +3,7 @@
 //! re-inserted and dropped with messages in flight.
 
 mod reliability_common;
+mod support;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::{Dispatcher, EventLoop};
 use calloop_zmq::{Error, Event, Multipart, SendError, SocketHandle, ZmqSource, zmq};
-use reliability_common::{WAIT, rss_bytes, run_until, seq_bytes, seq_of};
+use reliability_common::{rss_bytes, seq_bytes, seq_of};
+use support::run_until;
 
 /// A consumer far slower than its producers: the outbox stays within its
 /// bound, producers are told (`Full`, `Timeout`), and memory stays flat
@@ -259,7 +261,7 @@ fn reliability_wrong_type_operations() {
         .unwrap();
     router.insert(&handle, record).unwrap();
 
-    run_until(&mut event_loop, &mut seen, WAIT, "four refusals", |s| {
+    run_until(&mut event_loop, &mut seen, "four refusals", |s| {
         s.failures.len() >= 4
     });
     let errors: Vec<zmq::Error> = seen.failures.iter().map(|(_, e)| *e).collect();
@@ -305,7 +307,6 @@ fn reliability_wrong_type_operations() {
     run_until(
         &mut event_loop,
         &mut seen,
-        WAIT,
         "REP double reply and REQ double send",
         |s| !s.handler_errors.is_empty() && s.failures.len() >= 5,
     );
@@ -427,7 +428,6 @@ fn reliability_remove_reinsert_close_and_drop() {
     run_until(
         &mut event_loop,
         &mut flow,
-        WAIT,
         "the peer receiving everything libzmq took",
         |f| f.received.len() as u64 >= taken_by_libzmq,
     );

@@ -12,7 +12,7 @@
 //!
 //! `HOSTILE_SKIP=noise,cut,http,over` leaves attacks out, for diagnosis.
 
-mod reliability_common;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::{Event, Multipart, Sender, ZmqSource, zmq};
-use reliability_common::WAIT;
+use support::WAIT;
 
 const MAX_MSG: i64 = 1024;
 /// A good peer asks again after this long without an answer.

@@ -1,37 +1,33 @@
 //! Monitor events from real sockets: every kind the tests can provoke on
 //! loopback, decoded with its endpoint and value.
 
+mod support;
+
 use std::io::Write;
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::monitor::{EventKind, EventMask, Monitor, MonitorEvent, ProtocolError};
 use calloop_zmq::{ZmqSource, zmq};
+use support::{Child, WAIT, run_until_showing, unused_tcp_endpoint};
 
-const WAIT: Duration = Duration::from_secs(20);
-
-/// Runs a loop holding `monitor` until an event satisfies `want`; returns
-/// every event seen. Panics naming `what` after [`WAIT`].
+/// Runs a loop holding a monitor until an event satisfies `want` and returns
+/// that event; `events` keeps every event seen. Panics naming `what` after
+/// [`WAIT`].
 fn wait_for(
     event_loop: &mut EventLoop<'static, Vec<MonitorEvent>>,
     events: &mut Vec<MonitorEvent>,
     what: &str,
     mut want: impl FnMut(&MonitorEvent) -> bool,
 ) -> MonitorEvent {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(e) = events.iter().find(|e| want(e)) {
-            return e.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {WAIT:?} waiting for {what}; saw {events:#?}"
-        );
-        event_loop
-            .dispatch(Some(Duration::from_millis(50)), events)
-            .expect("dispatch");
-    }
+    run_until_showing(event_loop, events, WAIT, what, |seen| {
+        seen.iter().any(&mut want)
+    });
+    events
+        .iter()
+        .find(|e| want(e))
+        .cloned()
+        .expect("found above")
 }
 
 fn monitored_loop(
@@ -100,11 +96,8 @@ fn reliability_monitor_server_lifecycle() {
 #[test]
 fn reliability_monitor_client_connect_retry_and_connect() {
     let ctx = zmq::Context::new();
-    // Find a free port, then leave it closed: the client must retry.
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = probe.local_addr().unwrap().port();
-    drop(probe);
-    let endpoint = format!("tcp://127.0.0.1:{port}");
+    // A free port, left closed: the client must retry.
+    let endpoint = unused_tcp_endpoint();
 
     let client = ZmqSource::new(ctx.socket(zmq::SocketType::Dealer).unwrap()).unwrap();
     client.socket().set_reconnect_ivl(50).unwrap();
@@ -124,7 +117,7 @@ fn reliability_monitor_client_connect_retry_and_connect() {
     let server = ctx.socket(zmq::SocketType::Router).unwrap();
     server.set_linger(0).unwrap();
     if server.bind(&endpoint).is_err() {
-        eprintln!("port {port} was taken in between; skipping the connect half");
+        eprintln!("{endpoint} was taken in between; skipping the connect half");
         return;
     }
     let connected = wait_for(&mut ev, &mut seen, "connected", |e| {
@@ -300,24 +293,13 @@ fn reliability_monitor_example_runs() {
         println!("SKIPPED reliability_monitor_example_runs: examples/monitor not built");
         return;
     };
-    let mut child = std::process::Command::new(&example)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("run examples/monitor");
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("examples/monitor still running after {WAIT:?}; killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let mut child = Child::spawn(
+        std::process::Command::new(&example).stdout(std::process::Stdio::piped()),
+        "examples/monitor",
+    );
+    let status = child.wait_within(WAIT, "examples/monitor");
     let mut out = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    std::io::Read::read_to_string(&mut child.inner.stdout.take().unwrap(), &mut out).unwrap();
     assert!(status.success(), "examples/monitor failed: {status}\n{out}");
     assert!(out.contains("handshake succeeded"), "{out}");
     assert!(out.contains("disconnected"), "{out}");

@@ -16,13 +16,15 @@
 //! - Nothing arrives twice and nothing arrives out of order.
 
 mod reliability_common;
+mod support;
 
 use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::monitor::{EventKind, EventMask, Monitor};
 use calloop_zmq::{Event, Multipart, Sender, ZmqSource, zmq};
-use reliability_common::{Child, WAIT, run_until, seq_bytes, seq_of};
+use reliability_common::{seq_bytes, seq_of};
+use support::{Child, IpcDir, run_until, run_until_within, unused_tcp_endpoint};
 
 const ROLE: &str = "RELIABILITY_RESTART_ROLE";
 const PAYLOAD: usize = 1016;
@@ -237,16 +239,12 @@ const DEALER_WINDOW: u64 = 256;
 fn kill_and_restart(pattern: Pattern, transport: Transport) {
     const TOTAL: u64 = 100_000;
     let start = Instant::now();
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = IpcDir::new();
     let ctx = zmq::Context::new();
     let data = match transport {
-        Transport::Ipc => format!("ipc://{}/data", dir.path().display()),
-        Transport::Tcp => {
-            // The restarted peer must come back on the same port.
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let port = probe.local_addr().unwrap().port();
-            format!("tcp://127.0.0.1:{port}")
-        }
+        Transport::Ipc => dir.endpoint("data"),
+        // The restarted peer must come back on the same port.
+        Transport::Tcp => unused_tcp_endpoint(),
     };
 
     let mut event_loop: EventLoop<Run> = EventLoop::try_new().unwrap();
@@ -297,7 +295,7 @@ fn kill_and_restart(pattern: Pattern, transport: Transport) {
             let ack = ZmqSource::new(ctx.socket(zmq::SocketType::Pull).unwrap()).unwrap();
             small_buffers(ack.socket());
             let ack_ep = match transport {
-                Transport::Ipc => format!("ipc://{}/ack", dir.path().display()),
+                Transport::Ipc => dir.endpoint("ack"),
                 Transport::Tcp => "tcp://127.0.0.1:*".to_string(),
             };
             ack.bind(&ack_ep).unwrap();
@@ -337,26 +335,21 @@ fn kill_and_restart(pattern: Pattern, transport: Transport) {
 
     let mut peer = Child::spawn_self("reliability_restart_peer", &envs);
     let first_pid = peer.pid();
-    run_until(
-        &mut event_loop,
-        &mut run,
-        WAIT,
-        "a quarter of the stream",
-        |r| r.distinct >= TOTAL / 4,
-    );
+    run_until(&mut event_loop, &mut run, "a quarter of the stream", |r| {
+        r.distinct >= TOTAL / 4
+    });
     let out_at_kill = stats.snapshot().messages_out;
     let seen_at_kill = run.distinct;
     peer.kill();
     run_until(
         &mut event_loop,
         &mut run,
-        WAIT,
         "the disconnect of the killed peer",
         |r| r.disconnects >= 1,
     );
     let mut peer = Child::spawn_self("reliability_restart_peer", &envs);
     assert_ne!(peer.pid(), first_pid);
-    run_until(
+    run_until_within(
         &mut event_loop,
         &mut run,
         Duration::from_secs(120),
@@ -458,9 +451,7 @@ fn reliability_restart_pub_sub_tcp() {
     const WANT: usize = 20_000;
     let start = Instant::now();
     let ctx = zmq::Context::new();
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let data = format!("tcp://{}", probe.local_addr().unwrap());
-    drop(probe);
+    let data = unused_tcp_endpoint();
     let mut event_loop: EventLoop<Subs> = EventLoop::try_new().unwrap();
     let handle = event_loop.handle();
     let sub = ZmqSource::new(ctx.socket(zmq::SocketType::Sub).unwrap()).unwrap();
@@ -503,19 +494,17 @@ fn reliability_restart_pub_sub_tcp() {
     run_until(
         &mut event_loop,
         &mut subs,
-        WAIT,
         "the first publisher's stream",
         |s| s.per_generation[0].len() >= WANT,
     );
     first.kill();
-    run_until(&mut event_loop, &mut subs, WAIT, "the disconnect", |s| {
+    run_until(&mut event_loop, &mut subs, "the disconnect", |s| {
         s.disconnects >= 1
     });
     let mut second = Child::spawn_self("reliability_restart_peer", &envs("2"));
     run_until(
         &mut event_loop,
         &mut subs,
-        WAIT,
         "the restarted publisher's stream",
         |s| s.per_generation[1].len() >= WANT,
     );

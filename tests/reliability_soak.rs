@@ -5,6 +5,7 @@
 //! `RELIABILITY_SOAK_MESSAGES` sets the count (default 1,000,000).
 
 mod reliability_common;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::{Event, Multipart, SendError, ZmqSource, zmq};
-use reliability_common::{SeqCheck, rss_bytes, run_until, seq_bytes, seq_of};
+use reliability_common::{SeqCheck, rss_bytes, seq_bytes, seq_of};
+use support::{IpcDir, run_until_within};
 
 /// Every soak must finish within this, or fail.
 const SOAK_LIMIT: Duration = Duration::from_secs(300);
@@ -83,8 +85,8 @@ fn reliability_soak_push_pull() {
 /// order over another transport.
 #[test]
 fn reliability_soak_push_pull_ipc_multipart() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let endpoint = format!("ipc://{}/soak", dir.path().display());
+    let dir = IpcDir::new();
+    let endpoint = dir.endpoint("soak");
     soak_push_pull("soak PUSH/PULL ipc 3-frame", &endpoint, 2);
 }
 
@@ -158,7 +160,7 @@ fn soak_push_pull(name: &str, bind: &str, extra_frames: usize) {
     })
     .unwrap();
     let mut check = SeqCheck::default();
-    run_until(
+    run_until_within(
         &mut event_loop,
         &mut check,
         SOAK_LIMIT,
@@ -264,7 +266,7 @@ fn reliability_soak_dealer_router() {
             .unwrap();
         client.sent += 1;
     }
-    run_until(
+    run_until_within(
         &mut event_loop,
         &mut client,
         SOAK_LIMIT,

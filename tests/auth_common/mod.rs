@@ -1,16 +1,13 @@
 //! Helpers shared by the auth_* tests: one event loop holding an
 //! authenticator and any number of recording servers, plus plain clients.
+//! The waits underneath are `crate::support`'s.
 #![allow(dead_code)]
-
-use std::time::{Duration, Instant};
 
 use calloop_zmq::auth::{AuthConfig, AuthCounts, AuthStats, Authenticator, Decision, Status};
 use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::{Event, ZmqSource, zmq};
 
-/// Bound for every wait: generous for a loaded machine, short enough that a
-/// hang fails the test instead of CI.
-pub const WAIT: Duration = Duration::from_secs(20);
+use crate::support::{WAIT, run_until_showing};
 
 /// A message a server received, with what libzmq attached to it.
 #[derive(Debug, Clone)]
@@ -129,19 +126,10 @@ impl World {
         socket
     }
 
-    /// Dispatches until `done(seen)`; panics naming `what` after [`WAIT`].
-    pub fn wait_for(&mut self, what: &str, mut done: impl FnMut(&Seen) -> bool) {
-        let deadline = Instant::now() + WAIT;
-        while !done(&self.seen) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out after {WAIT:?} waiting for: {what}; seen: {:#?}",
-                self.seen
-            );
-            self.event_loop
-                .dispatch(Some(Duration::from_millis(50)), &mut self.seen)
-                .unwrap_or_else(|e| panic!("dispatch failed waiting for {what}: {e}"));
-        }
+    /// Dispatches until `done(seen)`; panics naming `what`, and showing
+    /// what was seen, after [`WAIT`].
+    pub fn wait_for(&mut self, what: &str, done: impl FnMut(&Seen) -> bool) {
+        run_until_showing(&mut self.event_loop, &mut self.seen, WAIT, what, done);
     }
 
     /// Waits for the `n`th denial.

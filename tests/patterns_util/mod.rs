@@ -4,25 +4,18 @@
 //! the ZeroMQ context, hands out endpoints of its transport (an inproc name, an
 //! ipc path inside its own temporary directory, or a tcp loopback port picked
 //! by the kernel) and names itself in every failure message, so a red test
-//! says which pattern broke over which transport.
+//! says which pattern broke over which transport. The waits and endpoints
+//! underneath are `crate::support`'s.
 #![allow(dead_code)]
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::{Event, Multipart, SocketHandle, Stats, StatsSnapshot, ZmqSource, zmq};
-use tempfile::TempDir;
 
-/// Generous bound for any single wait: long enough for a loaded machine
-/// (two cores shared by several builds), short enough that a hang fails the
-/// test instead of the whole CI run.
-pub const WAIT: Duration = Duration::from_secs(20);
-
-/// The longest a single `dispatch` may sleep, so a deadline is checked often.
-const TICK: Duration = Duration::from_millis(20);
+use crate::support::{IpcDir, WAIT, run_until};
 
 /// A ZeroMQ transport the matrix runs over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +62,7 @@ pub struct Case {
     pub pattern: &'static str,
     pub transport: Transport,
     pub ctx: zmq::Context,
-    dir: Option<TempDir>,
+    dir: Option<IpcDir>,
 }
 
 /// Inproc names are global to a context; a process-wide counter keeps them
@@ -79,15 +72,7 @@ static NEXT_NAME: AtomicU32 = AtomicU32::new(0);
 impl Case {
     /// A new case with a fresh context.
     pub fn new(pattern: &'static str, transport: Transport) -> Case {
-        let dir = match transport {
-            Transport::Ipc => Some(
-                tempfile::Builder::new()
-                    .prefix("czmq-patterns")
-                    .tempdir()
-                    .unwrap_or_else(|e| panic!("{pattern} over ipc: create a temp dir: {e}")),
-            ),
-            _ => None,
-        };
+        let dir = (transport == Transport::Ipc).then(IpcDir::new);
         Case {
             pattern,
             transport,
@@ -150,7 +135,7 @@ impl Case {
             Transport::Inproc => format!("inproc://{slug}-{n}"),
             Transport::Ipc => {
                 let dir = self.dir.as_ref().expect("ipc cases own a temp dir");
-                format!("ipc://{}/{n}.sock", dir.path().display())
+                dir.endpoint(&format!("{n}.sock"))
             }
             Transport::Tcp => "tcp://127.0.0.1:*".to_owned(),
         };
@@ -177,13 +162,7 @@ impl Case {
         step: &str,
         done: impl FnMut(&D) -> bool,
     ) {
-        run_until(
-            event_loop,
-            data,
-            Instant::now() + WAIT,
-            &self.step(step),
-            done,
-        );
+        run_until(event_loop, data, &self.step(step), done);
     }
 
     /// Spawns a blocking peer on its own thread; see [`Peer`].
@@ -207,26 +186,6 @@ impl Case {
 impl fmt::Display for Case {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} over {}", self.pattern, self.transport)
-    }
-}
-
-/// Dispatches `event_loop` until `done(data)` holds; panics naming `what` if
-/// `deadline` passes first or a dispatch fails. Each dispatch sleeps at most a
-/// few milliseconds, so the deadline is honoured closely.
-pub fn run_until<D>(
-    event_loop: &mut EventLoop<'_, D>,
-    data: &mut D,
-    deadline: Instant,
-    what: &str,
-    mut done: impl FnMut(&D) -> bool,
-) {
-    while !done(data) {
-        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-            panic!("timed out waiting for: {what}");
-        };
-        event_loop
-            .dispatch(Some(left.min(TICK)), data)
-            .unwrap_or_else(|e| panic!("dispatch failed while waiting for {what}: {e}"));
     }
 }
 

@@ -1,34 +1,6 @@
-//! Helpers shared by the reliability tests: bounded waits, memory readings,
-//! child processes and sequence checking.
+//! Helpers the reliability tests alone share: memory readings and sequence
+//! checking. Waits, endpoints and child processes are `crate::support`'s.
 #![allow(dead_code)]
-
-use std::time::{Duration, Instant};
-
-use calloop_zmq::calloop::EventLoop;
-
-/// Bound for any single wait that should take a moment.
-pub const WAIT: Duration = Duration::from_secs(30);
-
-/// Dispatches `event_loop` until `done(data)` holds; panics naming `what` if
-/// it does not within `limit`.
-pub fn run_until<D>(
-    event_loop: &mut EventLoop<'_, D>,
-    data: &mut D,
-    limit: Duration,
-    what: &str,
-    mut done: impl FnMut(&D) -> bool,
-) {
-    let deadline = Instant::now() + limit;
-    while !done(data) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for: {what}"
-        );
-        event_loop
-            .dispatch(Some(Duration::from_millis(20)), data)
-            .unwrap_or_else(|e| panic!("dispatch failed while waiting for {what}: {e}"));
-    }
-}
 
 /// Resident set size of this process in bytes, from /proc/self/statm.
 pub fn rss_bytes() -> u64 {
@@ -98,60 +70,4 @@ pub fn seq_bytes(seq: u64) -> Vec<u8> {
 /// Decodes a sequence number; `None` when the frame is not 8 bytes.
 pub fn seq_of(frame: &[u8]) -> Option<u64> {
     Some(u64::from_le_bytes(frame.try_into().ok()?))
-}
-
-/// A child process killed by PID if the test ends before it does.
-pub struct Child {
-    pub inner: std::process::Child,
-}
-
-impl Child {
-    /// Re-runs this test binary with only `test_name`, with `envs` set: the
-    /// named test sees the variables and plays the peer.
-    pub fn spawn_self(test_name: &str, envs: &[(&str, String)]) -> Child {
-        let exe = std::env::current_exe().expect("current_exe");
-        let mut cmd = std::process::Command::new(exe);
-        cmd.args([test_name, "--exact", "--nocapture", "--test-threads=1"]);
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        cmd.stdout(std::process::Stdio::null());
-        Child {
-            inner: cmd.spawn().expect("spawn child test process"),
-        }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.inner.id()
-    }
-
-    /// SIGKILL by PID, then reap.
-    pub fn kill(&mut self) {
-        let _ = self.inner.kill();
-        let _ = self.inner.wait();
-    }
-
-    /// Waits up to `limit` for the child to exit; kills it and panics if not.
-    pub fn wait_ok(&mut self, limit: Duration, what: &str) {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.inner.try_wait().expect("try_wait") {
-                assert!(status.success(), "{what}: child exited with {status}");
-                return;
-            }
-            if Instant::now() > deadline {
-                self.kill();
-                panic!("{what}: child still running after {limit:?}, killed");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        if let Ok(None) = self.inner.try_wait() {
-            self.kill();
-        }
-    }
 }
