@@ -20,7 +20,7 @@ use crate::message::Multipart;
 use crate::outbox::SendFailure;
 use crate::zmq::{self, Frame};
 
-use super::handle::SocketHandle;
+use super::handle::{Receipt, SocketHandle};
 use super::lifecycle::{Closed, Fatal};
 
 /// What the callback receives. `M` is what a message event carries:
@@ -68,11 +68,6 @@ pub trait ReceiveMode: sealed::Sealed + Sized + 'static {
         io: &'a mut SocketHandle,
     ) -> zmq::Result<Receipt<'a>>;
 }
-
-/// One received frame: its size, whether more frames of its message follow,
-/// and the message it went into.
-#[doc(hidden)]
-pub type Receipt<'a> = (usize, bool, &'a mut Multipart);
 
 /// The default receive mode: each message comes to the callback as an owned
 /// [`Multipart`] in [`Event::Message`].

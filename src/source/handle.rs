@@ -11,8 +11,12 @@ use crate::stats::{Counters, Stats, Tally};
 use crate::wire::{self, Outcome};
 use crate::zmq::{self, Frame, PollEvents};
 
-use super::event::Receipt;
 use super::send;
+
+/// One received frame: its size, whether more frames of its message follow,
+/// and the message it went into.
+#[doc(hidden)]
+pub type Receipt<'a> = (usize, bool, &'a mut Multipart);
 
 /// The socket side of a [`ZmqSource`](crate::ZmqSource), handed to the
 /// callback with every event.
