@@ -69,8 +69,11 @@
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-// Modules depend one way: zmq (the binding) <- message <- wire <- outbox
-// <- source <- monitor / auth / async_socket; stats is a leaf.
+// Modules depend one way, each only on those to its left:
+//   zmq (the binding) <- message <- wire <- outbox <- source
+//     <- monitor / auth / async_socket
+// and beside them the leaves any of those may use: error (which knows zmq
+// and message), stats and sync (which know nothing of the crate).
 pub mod async_socket;
 #[cfg(feature = "auth")]
 pub mod auth;
