@@ -283,7 +283,7 @@ impl StallWatch {
         };
         Some(format!(
             "gave up after --linger ({}): {nobody}, and the socket took none of the {} queued \
-             messages while stdin waited (--linger -1 waits for ever)",
+             messages while stdin waited; the rest of stdin is not sent (--linger -1 waits for ever)",
             show_duration(limit),
             s.outbox_depth
         ))
