@@ -527,6 +527,16 @@ fn help_teaches_with_examples() {
         "ROUTING IDS",
         "0x30786162",
         "WHAT \"SENT\" MEANS",
+        // Issue 25: every way out, and how long each may take.
+        "HOW LONG IT WAITS",
+        "it takes at most --linger more",
+        "the socket refused a message",
+        "messages were still queued when",
+        "zmqcat gave up waiting for a peer",
+        "--identity not 1-255",
+        "a --frame-separator that contains the --delimiter",
+        "--no-input\n     on pub or push",
+        "--count 0",
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }
