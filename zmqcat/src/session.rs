@@ -16,7 +16,7 @@ use calloop_zmq::{Closed, Event, Multipart, Sender, SocketHandle, Stats, ZmqSour
 
 use crate::args::{Linger, Settings, SocketKind};
 use crate::format::{Input, Output};
-use crate::input::{Feeder, InputEvent};
+use crate::input::{Feeder, Held, InputEvent};
 use crate::progress::{self, Progress};
 
 /// Why the loop stopped.
@@ -282,8 +282,9 @@ impl StallWatch {
             n => format!("all {n} peers that connected have left"),
         };
         Some(format!(
-            "gave up after --linger ({}): {nobody}, and the socket took none of the {} queued \
-             messages while stdin waited; the rest of stdin is not sent (--linger -1 waits for ever)",
+            "gave up after --linger ({}): {nobody}, and the socket took none of the {} messages \
+             in its outbox while stdin waited; the rest of stdin is not sent (--linger -1 waits \
+             for ever)",
             show_duration(limit),
             s.outbox_depth
         ))
@@ -456,6 +457,7 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
     // REQ sends first, then waits for each reply; REP waits for a request.
     let gated = matches!(kind, SocketKind::Req | SocketKind::Rep) && settings.read_input;
     let (permit_tx, permit_rx) = mpsc::channel();
+    let held = Held::default();
     if kind == SocketKind::Req {
         let _ = permit_tx.send(());
     }
@@ -484,6 +486,7 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
             permits: gated.then_some(permit_rx),
             limit,
             events: events_tx,
+            held: held.clone(),
         }
         .spawn()
         .map_err(|e| format!("cannot start the stdin thread: {e}"))?;
@@ -592,6 +595,9 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
         Some(Ended::Broken { undelivered }) => undelivered,
         None => 0,
     };
+    // And the line the stdin thread held, waiting for room, if any: the
+    // source has ended, so its send has returned it (or does so now).
+    let undelivered = undelivered + held.returned(Duration::from_secs(1)) as usize;
     drop(ctx);
 
     let stop = state.stop.clone().unwrap_or(Stop::InputDone);

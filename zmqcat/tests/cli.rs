@@ -878,14 +878,30 @@ fn push_connecting_to_nobody_gives_up_at_the_high_water_mark() {
     // Issue 25, 1: `seq 5000 | zmqcat push --connect` with no listener
     // stopped at libzmq's 1000-message queue and waited for ever.
     let endpoint = format!("tcp://127.0.0.1:{}", unused_port());
-    let push = Proc::start(&["push", "--connect", &endpoint, "--linger", "300ms"]);
+    let push = Proc::start(&[
+        "push",
+        "--connect",
+        &endpoint,
+        "--linger",
+        "300ms",
+        "--outbox",
+        "16",
+    ]);
     let (status, err) = flood_until_exit(push);
     assert_eq!(status.code(), Some(1), "{err}");
     assert!(
-        err.contains("gave up after --linger (300ms): no peer has connected"),
+        err.contains(
+            "gave up after --linger (300ms): no peer has connected, and the socket took none \
+             of the 16 messages in its outbox"
+        ),
         "{err}"
     );
-    assert!(err.contains("still queued at exit, not sent"), "{err}");
+    // The 16 and the line the stdin thread held, waiting for room.
+    assert!(err.contains("; 17 still queued at exit, not sent"), "{err}");
+    assert!(
+        err.contains("17 queued messages not sent: the socket did not take them"),
+        "{err}"
+    );
     assert!(err.contains("but no peer ever connected"), "{err}");
 }
 
