@@ -550,6 +550,21 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
     // with whatever did not go out. The loop keeps serving signals and the
     // monitor meanwhile, and the source's own deadline timer ends the wait.
     let flush_for = left().unwrap_or(Duration::from_secs(365 * 24 * 3600));
+    if let Some(Stop::Signal(name)) = state.stop
+        && !state.sender.is_empty()
+        && !args.quiet
+    {
+        // The user asked to stop and it does not, at once: say why, and how.
+        let how_long = match args.linger {
+            Linger::For(d) => format!("for at most --linger ({})", show_duration(d)),
+            Linger::Forever => "for as long as it takes (--linger -1)".to_owned(),
+        };
+        state.progress.note(&format!(
+            "zmqcat: {name}: sending the {} queued messages {how_long}; \
+             Ctrl-C again stops now",
+            state.sender.len()
+        ));
+    }
     state.sender.close_source(flush_for);
     // A signal that stopped the session still gets the --linger flush; one
     // that arrives during the flush ends the wait.
@@ -579,11 +594,12 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
     let undelivered = match state.ended.take() {
         Some(Ended::Closed(closed)) => {
             let undelivered = closed.undelivered.len();
-            if !kind.can_send() || waited_in_vain {
+            if !kind.can_send() || waited_in_vain || hurried {
                 // A SUB or PULL socket only holds subscriptions and
-                // handshakes, and a socket that waited the whole --linger
-                // for a peer has waited enough: lingering again would only
-                // delay the exit.
+                // handshakes, a socket that waited the whole --linger for a
+                // peer has waited enough, and a signal during the flush
+                // asked to stop waiting (the context's termination below
+                // cannot see a signal: with --linger -1 it would never end).
                 let _ = closed.socket.set_linger(0);
             } else if let Some(left) = left() {
                 // What libzmq still holds gets what is left of the deadline.
