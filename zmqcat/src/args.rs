@@ -49,11 +49,28 @@ yet, it waits up to --linger for one. \"printed\" counts messages written to
 stdout in full: fewer than received when stdout closed early (what a reader
 such as head took from the pipe but did not show, zmqcat cannot see).
 
-EXIT STATUS: 0 on a normal end (stdin finished, --count reached, --timeout
-without --count, Ctrl-C or SIGTERM), 1 when something failed: --timeout
-passed before --count was reached, a REQ request was never answered, or
-messages were handed to libzmq but no peer ever connected (tcp and ipc); 2
-for bad arguments, including an endpoint that is not valid.";
+HOW LONG IT WAITS: once zmqcat is ending (stdin done on PUB, PUSH and REQ,
+--count, --timeout, a signal) it takes at most --linger more: waiting for a
+peer, sending what is queued and libzmq delivering what it holds share that
+one deadline; what is still queued then is reported, not sent. A second
+Ctrl-C ends the wait at once. While stdin is read, an outbox that is full
+(so reading waits) and that the socket takes nothing from for --linger,
+with no peer connected, makes zmqcat give up: the peer never came, or left.
+A connected peer that reads slowly holds zmqcat back (backpressure) as long
+as it stays; --timeout bounds that. --linger -1 waits for ever.
+
+EXIT STATUS:
+  0  a normal end with nothing known lost: stdin finished and all sent,
+     --count reached, --timeout without --count, Ctrl-C or SIGTERM.
+  1  something failed or was lost: --timeout passed before --count; a REQ
+     request was never answered; messages were handed to libzmq but no
+     peer ever connected (tcp and ipc); the socket refused a message (e.g.
+     ROUTER: no peer has that routing id); messages were still queued when
+     --linger ran out; zmqcat gave up waiting for a peer (see above); a
+     bind or connect failed; the socket broke.
+  2  bad arguments: an endpoint that is not valid, --identity not 1-255
+     bytes, a --frame-separator that contains the --delimiter, --no-input
+     on pub or push (nothing to do), --count 0, and the like.";
 
 /// netcat for ZeroMQ: connect any socket type to stdin and stdout.
 ///
@@ -68,11 +85,11 @@ for bad arguments, including an endpoint that is not valid.";
 /// they send and print it as the first frame of what they receive; every
 /// printed id can be typed back as printed (see ROUTING IDS below).
 ///
-/// PUB, PUSH and REQ stop when stdin ends (once everything was sent and, for
-/// REQ, answered). Every type stops after --count messages, after --timeout,
+/// PUB, PUSH and REQ stop when stdin ends (REQ once the last request is
+/// answered). Every type stops after --count messages, after --timeout,
 /// or on Ctrl-C / SIGTERM; the others keep receiving after stdin ends, as
-/// netcat does. At exit zmqcat still sends what is queued (up to --linger),
-/// then prints a summary on stderr.
+/// netcat does. At exit zmqcat still sends what is queued, for at most
+/// --linger, then prints a summary on stderr (see HOW LONG IT WAITS).
 #[derive(Debug, Parser)]
 #[command(name = "zmqcat", version, after_help = EXAMPLES)]
 pub struct Args {
@@ -93,7 +110,8 @@ pub struct Args {
     #[arg(short, long = "subscribe", value_name = "PREFIX")]
     pub subscribe: Vec<String>,
 
-    /// The socket's identity (ZMQ_ROUTING_ID), how a ROUTER peer names it.
+    /// The socket's identity (ZMQ_ROUTING_ID), how a ROUTER peer names it:
+    /// 1 to 255 bytes.
     #[arg(short, long, value_name = "NAME")]
     pub identity: Option<String>,
 
@@ -112,8 +130,9 @@ pub struct Args {
     #[arg(short = 'F', long, value_name = "SEP")]
     pub frame_separator: Option<String>,
 
-    /// Exit after receiving N messages (on PUB and PUSH: after sending N).
-    #[arg(short = 'n', long, value_name = "N")]
+    /// Exit after receiving N messages (on PUB and PUSH: after sending N);
+    /// N is at least 1.
+    #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 
     /// Exit after this long (e.g. 500ms, 10s, 2m; a bare number is seconds).
@@ -130,8 +149,11 @@ pub struct Args {
     #[arg(long)]
     pub no_input: bool,
 
-    /// How long to keep trying to deliver queued messages at exit
-    /// (ZMQ_LINGER); "-1" waits for ever.
+    /// How long zmqcat keeps trying to deliver what is queued once it is
+    /// ending (stdin done, --count, --timeout, a signal), and how long it
+    /// waits while no peer takes a message and stdin reading is held up
+    /// (ZMQ_LINGER); "-1" waits for ever. What is not sent by then is
+    /// reported, and the exit status is 1.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_linger, allow_hyphen_values = true)]
     pub linger: Linger,
 
@@ -154,7 +176,9 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub outbox: u64,
 
-    /// No progress line and no summary on stderr.
+    /// No progress line, no summary and no "bound to" line on stderr (except
+    /// for an endpoint whose port libzmq chooses, * or 0: the line is the
+    /// only way to learn it). Errors and warnings are still printed.
     #[arg(short, long)]
     pub quiet: bool,
 }
@@ -211,6 +235,18 @@ impl SocketKind {
     /// True when the socket type can send at all (not SUB or PULL).
     pub fn can_send(self) -> bool {
         self.zmq_type().can_send()
+    }
+
+    /// True when the socket type receives at all (not PUB or PUSH).
+    pub fn can_receive(self) -> bool {
+        !matches!(self, SocketKind::Pub | SocketKind::Push)
+    }
+
+    /// The name as typed on the command line.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_else(|| format!("{self:?}"))
     }
 
     /// True when the first frame of every message is a routing id.
@@ -391,6 +427,15 @@ impl Args {
                 "--echo needs a socket that can answer: rep, router, dealer, pair or stream".into(),
             );
         }
+        if let Some(identity) = &self.identity {
+            check_identity(identity)?;
+        }
+        if self.no_input && !self.socket_type.can_receive() {
+            return Err(format!(
+                "--no-input leaves a {} socket nothing to do: it only sends, and only what stdin gives it",
+                self.socket_type.name()
+            ));
+        }
         let delimiter = unescape(&self.delimiter).map_err(|e| format!("--delimiter {e}"))?;
         if delimiter.is_empty() {
             return Err("--delimiter must not be empty".into());
@@ -405,6 +450,9 @@ impl Args {
             }
             None => None,
         };
+        if let Some(sep) = &frame_separator {
+            check_separator_apart(sep, &delimiter)?;
+        }
         let input_separator = frame_separator
             .clone()
             .or_else(|| self.socket_type.routes().then(|| b"\t".to_vec()));
@@ -421,6 +469,35 @@ impl Args {
             read_input,
         })
     }
+}
+
+/// The longest routing id libzmq takes (ZMQ_ROUTING_ID is 1-255 bytes).
+const IDENTITY_MAX: usize = 255;
+
+/// ZMQ_ROUTING_ID must be 1-255 bytes: checked here so a wrong one is a bad
+/// argument named in words, not libzmq's EINVAL after the socket exists.
+fn check_identity(identity: &str) -> Result<(), String> {
+    let len = identity.len();
+    if (1..=IDENTITY_MAX).contains(&len) {
+        return Ok(());
+    }
+    Err(format!(
+        "--identity is {len} bytes long; a ZeroMQ routing id is 1 to {IDENTITY_MAX} bytes"
+    ))
+}
+
+/// A frame separator that contains the delimiter never splits a message
+/// on stdin (the delimiter ends the chunk first), and on stdout the frames
+/// of one message would look like separate messages: the pair is refused.
+fn check_separator_apart(separator: &[u8], delimiter: &[u8]) -> Result<(), String> {
+    if separator.windows(delimiter.len()).any(|w| w == delimiter) {
+        return Err(
+            "--frame-separator contains the --delimiter (\\n unless given): frames would read \
+             as separate messages; choose another, e.g. -F '\\t' or -d '\\0'"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// ROUTER and STREAM print routing ids that the user types back: that

@@ -5,7 +5,8 @@
 //! slow peer reaching the producer). The event loop never waits for it.
 
 use std::io::{BufRead, ErrorKind};
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::channel;
 use calloop_zmq::{SendError, Sender};
@@ -40,6 +41,53 @@ pub struct Feeder {
     pub limit: Option<u64>,
     /// Where to report the end.
     pub events: channel::Sender<InputEvent>,
+    /// What the thread holds while it waits for room in the outbox.
+    pub held: Held,
+}
+
+/// The message the stdin thread holds in a blocking send (the outbox
+/// full), so the exit can count it: when the source closes, that send
+/// hands the message back, and without this it would be lost unsaid.
+#[derive(Clone, Default)]
+pub struct Held {
+    shared: Arc<(Mutex<HeldState>, Condvar)>,
+}
+
+#[derive(Default)]
+struct HeldState {
+    /// A send is waiting now.
+    sending: bool,
+    /// Messages a send handed back because the source had closed.
+    returned: u64,
+}
+
+impl Held {
+    fn set(&self, change: impl FnOnce(&mut HeldState)) {
+        let (state, changed) = &*self.shared;
+        change(&mut state.lock().unwrap_or_else(|e| e.into_inner()));
+        changed.notify_all();
+    }
+
+    /// Messages the stdin thread read but could not queue because the
+    /// source closed. Call once the source has ended: a send still waiting
+    /// then returns at once (the close woke it), and this waits for that,
+    /// at most `bound` (a deadline that only a stuck thread would reach).
+    pub fn returned(&self, bound: Duration) -> u64 {
+        let (state, changed) = &*self.shared;
+        let deadline = Instant::now() + bound;
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        while s.sending {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            s = changed
+                .wait_timeout(s, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        s.returned + u64::from(s.sending)
+    }
 }
 
 impl Feeder {
@@ -74,7 +122,13 @@ impl Feeder {
             {
                 break; // The loop ended.
             }
-            match self.sender.send(self.input.parse(&chunk)) {
+            self.held.set(|h| h.sending = true);
+            let result = self.sender.send(self.input.parse(&chunk));
+            self.held.set(|h| {
+                h.sending = false;
+                h.returned += u64::from(matches!(result, Err(SendError::Closed(_))));
+            });
+            match result {
                 Ok(()) => sent += 1,
                 Err(SendError::Closed(_)) => break,
                 Err(e) => return InputEvent::Failed(format!("queueing a message failed: {e}")),

@@ -20,6 +20,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
+use crate::args::Linger;
 use crate::session::Stop;
 
 fn main() -> ExitCode {
@@ -61,11 +62,43 @@ fn main() -> ExitCode {
         _ => false,
     };
     failed |= delivery_failed(&outcome.delivery);
+    failed |= loss_reported(&outcome);
     if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Reports (and returns true for) messages zmqcat itself knows were not
+/// sent: refused by libzmq, or still queued when the exit's --linger ran out.
+fn loss_reported(outcome: &session::Outcome) -> bool {
+    let mut failed = false;
+    if outcome.refused > 0 {
+        let n = outcome.refused;
+        let (were, each) = if n == 1 {
+            ("was", "it was")
+        } else {
+            ("were", "each was")
+        };
+        let messages = counted(n, "message", "messages");
+        eprintln!("zmqcat: {messages} {were} refused by the socket ({each} reported above)");
+        failed = true;
+    }
+    if outcome.undelivered > 0 {
+        let messages = counted(
+            outcome.undelivered as u64,
+            "queued message",
+            "queued messages",
+        );
+        let within = match outcome.linger {
+            Linger::For(d) => format!("within --linger ({})", session::show_duration(d)),
+            Linger::Forever => "before the exit".to_owned(),
+        };
+        eprintln!("zmqcat: {messages} not sent: the socket did not take them {within}");
+        failed = true;
+    }
+    failed
 }
 
 /// Reports (and returns true for) what ZeroMQ shows was not delivered: a
@@ -75,22 +108,23 @@ fn delivery_failed(delivery: &session::Delivery) -> bool {
     let mut failed = false;
     if delivery.unanswered > 0 {
         let n = delivery.unanswered;
-        let (requests, were) = if n == 1 {
-            ("request", "was")
-        } else {
-            ("requests", "were")
-        };
-        eprintln!("zmqcat: {n} {requests} {were} handed to libzmq but never answered");
+        let were = if n == 1 { "was" } else { "were" };
+        let requests = counted(n, "request", "requests");
+        eprintln!("zmqcat: {requests} {were} handed to libzmq but never answered");
         failed = true;
     }
     if delivery.nobody_connected() {
-        let n = delivery.handed_over;
-        let messages = if n == 1 { "message" } else { "messages" };
+        let messages = counted(delivery.handed_over, "message", "messages");
         eprintln!(
-            "zmqcat: warning: {n} {messages} handed to libzmq, but no peer ever connected: \
+            "zmqcat: warning: {messages} handed to libzmq, but no peer ever connected: \
              nothing was delivered"
         );
         failed = true;
     }
     failed
+}
+
+/// `n` and the noun in the right number: "1 message", "3 messages".
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

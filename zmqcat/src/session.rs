@@ -12,11 +12,11 @@ use calloop_zmq::calloop::channel::{self, Channel};
 use calloop_zmq::calloop::timer::{TimeoutAction, Timer};
 use calloop_zmq::calloop::{Dispatcher, EventLoop, LoopSignal};
 use calloop_zmq::monitor::{EventKind, EventMask, MonitorEvent};
-use calloop_zmq::{Closed, Event, Multipart, Sender, SocketHandle, ZmqSource, zmq};
+use calloop_zmq::{Closed, Event, Multipart, Sender, SocketHandle, Stats, ZmqSource, zmq};
 
 use crate::args::{Linger, Settings, SocketKind};
 use crate::format::{Input, Output};
-use crate::input::{Feeder, InputEvent};
+use crate::input::{Feeder, Held, InputEvent};
 use crate::progress::{self, Progress};
 
 /// Why the loop stopped.
@@ -46,6 +46,12 @@ pub struct Outcome {
     pub count: Option<u64>,
     /// What is known about delivery.
     pub delivery: Delivery,
+    /// Messages still queued in the outbox at exit, never handed to libzmq.
+    pub undelivered: usize,
+    /// Messages libzmq refused (each reported when it happened).
+    pub refused: u64,
+    /// --linger, for the words of the report.
+    pub linger: Linger,
 }
 
 /// What zmqcat knows about the fate of what it sent. libzmq tells when a
@@ -88,6 +94,11 @@ struct State {
     printed: u64,
     /// Peers that connected, per the monitor.
     peers: u64,
+    /// Connections open now, per the monitor (accepted or connected, less
+    /// disconnected).
+    connected_now: u64,
+    /// Watches for a socket that takes nothing while stdin waits.
+    stall: StallWatch,
     /// SIGINT or SIGTERM arrived (also after the loop stopped for another
     /// reason: it ends the wait for a peer).
     signalled: bool,
@@ -153,6 +164,11 @@ impl State {
 
     /// A connection event from the socket monitor.
     fn on_peer_event(&mut self, kind: EventKind) {
+        match kind {
+            EventKind::Accepted | EventKind::Connected => self.connected_now += 1,
+            EventKind::Disconnected => self.connected_now = self.connected_now.saturating_sub(1),
+            _ => {}
+        }
         let peer = match self.kind {
             // Raw TCP has no ZMTP handshake.
             SocketKind::Stream => matches!(kind, EventKind::Accepted | EventKind::Connected),
@@ -202,7 +218,10 @@ impl State {
         self.write_pending();
         if let Some(sent) = self.input_sent {
             let done = match self.kind {
-                SocketKind::Pub | SocketKind::Push => self.sender.is_empty(),
+                // What is still queued goes out in the shutdown, for at
+                // most --linger: waiting here for the outbox to empty would
+                // wait for ever when no peer takes it.
+                SocketKind::Pub | SocketKind::Push => true,
                 SocketKind::Req => self.received >= sent,
                 // Other types go on receiving after stdin ends, as netcat
                 // does; --count, --timeout or a signal ends them.
@@ -212,6 +231,72 @@ impl State {
                 self.stop(Stop::InputDone);
             }
         }
+    }
+}
+
+/// Gives up when the socket takes no message for --linger while the outbox
+/// is full (so stdin reading is held up) and no peer is connected: nobody
+/// there to take them, and without it zmqcat would wait for ever. A
+/// connected peer that reads slowly is backpressure, not a reason to stop.
+struct StallWatch {
+    /// Only with a --linger that is a duration.
+    limit: Option<Duration>,
+    stats: Stats,
+    capacity: u64,
+    /// `messages_out` at the last check.
+    last_out: u64,
+    /// Since when the socket is stuck, if it is.
+    since: Option<Instant>,
+    /// Set when it gave up: the shutdown then waits no more.
+    gave_up: bool,
+}
+
+impl StallWatch {
+    /// How often the watch looks: often enough to give up close to
+    /// --linger, rarely enough to cost nothing.
+    fn tick(&self) -> Duration {
+        self.limit
+            .map_or(Duration::from_millis(100), |d| d / 4)
+            .clamp(Duration::from_millis(10), Duration::from_millis(100))
+    }
+
+    /// One look; `Some(why)` when it is time to give up.
+    fn check(&mut self, connected_now: u64, peers_ever: u64) -> Option<String> {
+        let limit = self.limit?;
+        let s = self.stats.snapshot();
+        let moved = s.messages_out != self.last_out;
+        self.last_out = s.messages_out;
+        let stuck = !moved && s.outbox_depth >= self.capacity && connected_now == 0;
+        if !stuck {
+            self.since = None;
+            return None;
+        }
+        let since = *self.since.get_or_insert_with(Instant::now);
+        if since.elapsed() < limit {
+            return None;
+        }
+        self.gave_up = true;
+        let nobody = match peers_ever {
+            0 => "no peer has connected".to_owned(),
+            1 => "the peer that connected has left".to_owned(),
+            n => format!("all {n} peers that connected have left"),
+        };
+        Some(format!(
+            "gave up after --linger ({}): {nobody}, and the socket took none of the {} messages \
+             in its outbox while stdin waited; the rest of stdin is not sent (--linger -1 waits \
+             for ever)",
+            show_duration(limit),
+            s.outbox_depth
+        ))
+    }
+}
+
+/// A duration as the user would type it.
+pub fn show_duration(d: Duration) -> String {
+    if d.is_zero() {
+        "0s".to_owned()
+    } else {
+        format!("{d:?}")
     }
 }
 
@@ -254,7 +339,10 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
             .socket()
             .last_endpoint()
             .unwrap_or_else(|_| endpoint.clone());
-        progress.note(&format!("zmqcat: bound to {bound}"));
+        // Even with --quiet a chosen port is told: nothing else tells it.
+        if !args.quiet || libzmq_chooses(endpoint) {
+            progress.note(&format!("zmqcat: bound to {bound}"));
+        }
     }
     for endpoint in &args.connects {
         source
@@ -329,6 +417,31 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
             })
             .map_err(|e| insert_err("the --timeout timer", e.error))?;
     }
+    let stall = StallWatch {
+        limit: match args.linger {
+            Linger::For(d) if settings.read_input => Some(d),
+            _ => None,
+        },
+        stats: stats.clone(),
+        capacity: sender.capacity() as u64,
+        last_out: 0,
+        since: None,
+        gave_up: false,
+    };
+    if stall.limit.is_some() {
+        handle
+            .insert_source(
+                Timer::from_duration(stall.tick()),
+                |_, _, state: &mut State| {
+                    if let Some(why) = state.stall.check(state.connected_now, state.peers) {
+                        state.stop(Stop::Failed(why));
+                        return TimeoutAction::Drop;
+                    }
+                    TimeoutAction::ToDuration(state.stall.tick())
+                },
+            )
+            .map_err(|e| insert_err("the stall timer", e.error))?;
+    }
     if progress.is_live() {
         handle
             .insert_source(
@@ -344,6 +457,7 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
     // REQ sends first, then waits for each reply; REP waits for a request.
     let gated = matches!(kind, SocketKind::Req | SocketKind::Rep) && settings.read_input;
     let (permit_tx, permit_rx) = mpsc::channel();
+    let held = Held::default();
     if kind == SocketKind::Req {
         let _ = permit_tx.send(());
     }
@@ -372,6 +486,7 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
             permits: gated.then_some(permit_rx),
             limit,
             events: events_tx,
+            held: held.clone(),
         }
         .spawn()
         .map_err(|e| format!("cannot start the stdin thread: {e}"))?;
@@ -389,6 +504,8 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
         pending_ends: Vec::new(),
         printed: 0,
         peers: 0,
+        connected_now: 0,
+        stall,
         signalled: false,
         received: 0,
         count: args.count,
@@ -401,9 +518,6 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
         progress,
         ended: None,
     };
-    if args.count == Some(0) {
-        state.stop(Stop::Count);
-    }
     let ran = event_loop.run(None, &mut state, State::after_dispatch);
     // Write whatever the last dispatch received, even after an error.
     state.after_dispatch();
@@ -415,21 +529,42 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
         .iter()
         .chain(&args.connects)
         .all(|e| e.starts_with("tcp://") || e.starts_with("ipc://"));
+    // From here on, everything zmqcat still does (wait for a peer, send
+    // what is queued, let libzmq deliver what it holds) shares one deadline,
+    // --linger from now; none if the stall watch already waited that long.
+    let deadline = match (state.stall.gave_up, args.linger) {
+        (true, _) => Some(Instant::now()),
+        (false, Linger::For(d)) => Some(Instant::now() + d),
+        (false, Linger::Forever) => None,
+    };
+    let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
     let waited_in_vain = wait_for_peer(
         &mut event_loop,
         &mut state,
         stats.snapshot().messages_out > 0 && peers_known,
-        args.linger,
+        deadline,
     );
 
     // Shutdown: the source closes itself from inside the loop: it sends
-    // what is still queued (for at most --linger) and hands the socket back
+    // what is still queued (until the deadline) and hands the socket back
     // with whatever did not go out. The loop keeps serving signals and the
     // monitor meanwhile, and the source's own deadline timer ends the wait.
-    let flush_for = match settings.args.linger {
-        Linger::For(d) => d,
-        Linger::Forever => Duration::from_secs(365 * 24 * 3600),
-    };
+    let flush_for = left().unwrap_or(Duration::from_secs(365 * 24 * 3600));
+    if let Some(Stop::Signal(name)) = state.stop
+        && !state.sender.is_empty()
+        && !args.quiet
+    {
+        // The user asked to stop and it does not, at once: say why, and how.
+        let how_long = match args.linger {
+            Linger::For(d) => format!("for at most --linger ({})", show_duration(d)),
+            Linger::Forever => "for as long as it takes (--linger -1)".to_owned(),
+        };
+        state.progress.note(&format!(
+            "zmqcat: {name}: sending the {} queued messages {how_long}; \
+             Ctrl-C again stops now",
+            state.sender.len()
+        ));
+    }
     state.sender.close_source(flush_for);
     // A signal that stopped the session still gets the --linger flush; one
     // that arrives during the flush ends the wait.
@@ -459,12 +594,16 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
     let undelivered = match state.ended.take() {
         Some(Ended::Closed(closed)) => {
             let undelivered = closed.undelivered.len();
-            if !kind.can_send() || waited_in_vain {
+            if !kind.can_send() || waited_in_vain || hurried {
                 // A SUB or PULL socket only holds subscriptions and
-                // handshakes, and a socket that waited the whole --linger
-                // for a peer has waited enough: lingering again would only
-                // delay the exit.
+                // handshakes, a socket that waited the whole --linger for a
+                // peer has waited enough, and a signal during the flush
+                // asked to stop waiting (the context's termination below
+                // cannot see a signal: with --linger -1 it would never end).
                 let _ = closed.socket.set_linger(0);
+            } else if let Some(left) = left() {
+                // What libzmq still holds gets what is left of the deadline.
+                let _ = closed.socket.set_linger(Linger::For(left).millis());
             }
             drop(closed);
             undelivered
@@ -472,6 +611,9 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
         Some(Ended::Broken { undelivered }) => undelivered,
         None => 0,
     };
+    // And the line the stdin thread held, waiting for room, if any: the
+    // source has ended, so its send has returned it (or does so now).
+    let undelivered = undelivered + held.returned(Duration::from_secs(1)) as usize;
     drop(ctx);
 
     let stop = state.stop.clone().unwrap_or(Stop::InputDone);
@@ -495,6 +637,9 @@ pub fn run(settings: Settings) -> Result<Outcome, String> {
         received: state.received,
         count: state.count,
         delivery,
+        undelivered,
+        refused: stats.snapshot().send_failures,
+        linger: args.linger,
     })
 }
 
@@ -512,7 +657,10 @@ fn watch_peers<'l>(socket: &zmq::Socket, ctx: &zmq::Context) -> Result<PeerWatch
         format!("cannot watch the socket's connections ({what}): {e}")
     };
     let endpoint = format!("inproc://zmqcat.monitor.{}", std::process::id());
-    let events = EventMask::HANDSHAKE_SUCCEEDED | EventMask::ACCEPTED | EventMask::CONNECTED;
+    let events = EventMask::HANDSHAKE_SUCCEEDED
+        | EventMask::ACCEPTED
+        | EventMask::CONNECTED
+        | EventMask::DISCONNECTED;
     socket
         .monitor(&endpoint, u32::from(events.0))
         .map_err(|e| fail("zmq_socket_monitor", &e))?;
@@ -538,17 +686,13 @@ fn wait_for_peer(
     event_loop: &mut EventLoop<State>,
     state: &mut State,
     handed_over: bool,
-    linger: Linger,
+    deadline: Option<Instant>,
 ) -> bool {
     // PUB drops what no subscriber takes at once: waiting saves nothing.
     let queues = !matches!(state.kind, SocketKind::Pub | SocketKind::Xpub);
     if !(handed_over && queues && state.peers == 0 && state.stop == Some(Stop::InputDone)) {
         return false;
     }
-    let deadline = match linger {
-        Linger::For(d) => Some(Instant::now() + d),
-        Linger::Forever => None,
-    };
     while state.peers == 0 && !state.signalled {
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if left == Some(Duration::ZERO) {
@@ -563,6 +707,17 @@ fn wait_for_peer(
         state.write_pending();
     }
     state.peers == 0
+}
+
+/// True when libzmq picks the address: a tcp port `*` or `0`, an ipc path `*`.
+fn libzmq_chooses(endpoint: &str) -> bool {
+    match endpoint.split_once("://") {
+        Some(("tcp", address)) => address
+            .rsplit_once(':')
+            .is_some_and(|(_, port)| port == "*" || port == "0"),
+        Some(("ipc", path)) => path == "*",
+        _ => false,
+    }
 }
 
 /// What the summary can say about delivery and output, beyond the counters.

@@ -338,7 +338,9 @@ fn router_talks_to_a_named_dealer_interactively() {
     );
     dealer.send("bye", 0).unwrap();
     let (status, out, err) = router.finish();
-    assert!(status.success(), "{err}");
+    // The message for "nobody" was refused: that is a failure.
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("1 message was refused by the socket"), "{err}");
     assert_eq!(out, vec!["peer-1\tbye"]);
 }
 
@@ -525,6 +527,16 @@ fn help_teaches_with_examples() {
         "ROUTING IDS",
         "0x30786162",
         "WHAT \"SENT\" MEANS",
+        // Issue 25: every way out, and how long each may take.
+        "HOW LONG IT WAITS",
+        "it takes at most --linger more",
+        "the socket refused a message",
+        "messages were still queued when",
+        "zmqcat gave up waiting for a peer",
+        "--identity not 1-255",
+        "a --frame-separator that contains the --delimiter",
+        "--no-input\n     on pub or push",
+        "--count 0",
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }
@@ -794,4 +806,249 @@ fn summary_counts_what_was_printed_after_stdout_closed() {
     assert!(status.success(), "{err}");
     assert!(err.contains("stdout closed;"), "{err}");
     assert!(err.contains("; printed 1; 1 peer connected"), "{err}");
+}
+
+/// A tcp port on 127.0.0.1 that nothing listens on now: the kernel picks a
+/// free one, and it is closed again before zmqcat uses it.
+fn unused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
+    listener.local_addr().unwrap().port()
+}
+
+/// Writes up to `max` lines to zmqcat's stdin on a thread and keeps stdin
+/// open until they are all written or zmqcat stops reading and exits (a
+/// write then fails). Returns how many lines were written. Each line is a
+/// kilobyte, so the kernel's socket buffers fill after thousands of them,
+/// not millions, and zmqcat's outbox soon after.
+fn feed_lines(p: &mut Proc, max: u64) -> JoinHandle<u64> {
+    let mut stdin = p.stdin.take().expect("stdin still open");
+    std::thread::spawn(move || {
+        let mut written = 0;
+        while written < max {
+            if stdin
+                .write_all(format!("{written:0>1000}\n").as_bytes())
+                .is_err()
+            {
+                break;
+            }
+            written += 1;
+        }
+        written
+    })
+}
+
+/// Floods `p`'s stdin (see [`feed_lines`]) until it exits, which it must do
+/// before reading all [`FLOOD`] lines; returns its status and stderr.
+fn flood_until_exit(mut p: Proc) -> (ExitStatus, String) {
+    let writer = feed_lines(&mut p, FLOOD);
+    let (status, _, err) = p.finish();
+    let written = writer.join().unwrap();
+    assert!(written < FLOOD, "zmqcat read all {written} lines: {err}");
+    eprintln!("{written} lines written; zmqcat said: {err}");
+    (status, err)
+}
+
+/// Up to this many lines go to a zmqcat that should stop reading long
+/// before: far more than its outbox, libzmq's queue and the kernel's
+/// buffers hold, so reaching it means zmqcat never gave up.
+const FLOOD: u64 = 200_000;
+
+#[test]
+fn push_bound_without_a_peer_waits_linger_and_fails() {
+    // Issue 25, 1: `seq 3 | zmqcat push --bind ...` with nobody connecting
+    // hung for ever, even with --linger 0.
+    for (linger, shown) in [("0", "0s"), ("300ms", "300ms")] {
+        let mut push = Proc::start(&["push", "--bind", "tcp://127.0.0.1:*", "--linger", linger]);
+        push.bound_endpoint();
+        push.write("1\n2\n3\n");
+        let (status, _, err) = push.finish();
+        assert_eq!(status.code(), Some(1), "--linger {linger}: {err}");
+        assert!(err.contains("3 still queued at exit, not sent"), "{err}");
+        assert!(
+            err.contains(&format!(
+                "3 queued messages not sent: the socket did not take them within --linger ({shown})"
+            )),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn push_connecting_to_nobody_gives_up_at_the_high_water_mark() {
+    // Issue 25, 1: `seq 5000 | zmqcat push --connect` with no listener
+    // stopped at libzmq's 1000-message queue and waited for ever.
+    let endpoint = format!("tcp://127.0.0.1:{}", unused_port());
+    let push = Proc::start(&[
+        "push",
+        "--connect",
+        &endpoint,
+        "--linger",
+        "300ms",
+        "--outbox",
+        "16",
+    ]);
+    let (status, err) = flood_until_exit(push);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "gave up after --linger (300ms): no peer has connected, and the socket took none \
+             of the 16 messages in its outbox"
+        ),
+        "{err}"
+    );
+    // The 16 and the line the stdin thread held, waiting for room.
+    assert!(err.contains("; 17 still queued at exit, not sent"), "{err}");
+    assert!(
+        err.contains("17 queued messages not sent: the socket did not take them"),
+        "{err}"
+    );
+    assert!(err.contains("but no peer ever connected"), "{err}");
+}
+
+#[test]
+fn push_whose_pull_exits_early_gives_up() {
+    // Issue 25, 1: a PUSH whose PULL left after --count 10 hung at 2000 sent.
+    let pull = Proc::start(&["pull", "--bind", "tcp://127.0.0.1:*", "--count", "10"]);
+    let endpoint = pull.bound_endpoint();
+    let push = Proc::start(&["push", "--connect", &endpoint, "--linger", "300ms"]);
+    let flooding = std::thread::spawn(move || flood_until_exit(push));
+    let (status, out, err) = pull.finish();
+    assert!(status.success(), "{err}");
+    assert_eq!(out.len(), 10, "{out:?}");
+    let (status, err) = flooding.join().unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("gave up after --linger (300ms): the peer that connected has left"),
+        "{err}"
+    );
+    assert!(err.contains("1 peer connected"), "{err}");
+}
+
+#[test]
+fn push_to_a_peer_that_stops_reading_ends_at_timeout_and_reports_the_rest() {
+    // A connected peer that takes nothing is backpressure: zmqcat waits for
+    // it (no give-up while a peer is there) until --timeout, then has
+    // --linger to send the rest, and says what stayed queued.
+    let ctx = zmq::Context::new();
+    let pull = ctx.socket(zmq::SocketType::Pull).unwrap();
+    pull.set_linger(0).unwrap();
+    pull.set_rcvhwm(1).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let endpoint = pull.last_endpoint().unwrap();
+    let push = Proc::start(&[
+        "push",
+        "--connect",
+        &endpoint,
+        "--timeout",
+        "2s",
+        "--linger",
+        "300ms",
+    ]);
+    let (status, err) = flood_until_exit(push);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("--timeout passed; sent"), "{err}");
+    assert!(!err.contains("gave up"), "{err}");
+    assert!(err.contains("1 peer connected"), "{err}");
+    assert!(
+        err.contains(
+            "queued messages not sent: the socket did not take them within --linger (300ms)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_refused_message_is_a_failure() {
+    // Issue 25, 9: a ROUTER run that said "1 refused by the socket" exited 0.
+    let mut router = Proc::start(&["router", "--bind", "tcp://127.0.0.1:*", "--timeout", "20s"]);
+    router.bound_endpoint();
+    router.write("nobody\tlost\n");
+    assert!(
+        router
+            .stderr_line("zmqcat: the socket refused")
+            .contains("no connected peer has that routing id"),
+    );
+    router.signal("TERM");
+    let (status, _, err) = router.finish();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("; 1 refused by the socket"), "{err}");
+    assert!(
+        err.contains("1 message was refused by the socket (it was reported above)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn arguments_that_cannot_work_are_refused() {
+    // Issue 25, 9: each of these exited 1 after opening a socket, or ran for
+    // ever doing nothing, or printed frames as messages.
+    let long_id = "a".repeat(300);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["dealer", "-c", "tcp://127.0.0.1:1", "--identity", ""],
+            "--identity is 0 bytes long; a ZeroMQ routing id is 1 to 255 bytes",
+        ),
+        (
+            &["dealer", "-c", "tcp://127.0.0.1:1", "--identity", &long_id],
+            "--identity is 300 bytes long; a ZeroMQ routing id is 1 to 255 bytes",
+        ),
+        (
+            &["push", "-c", "tcp://127.0.0.1:1", "-F", "\\n"],
+            "--frame-separator contains the --delimiter",
+        ),
+        (
+            &["pull", "-b", "tcp://127.0.0.1:*", "-F", ";\\0", "-d", "\\0"],
+            "--frame-separator contains the --delimiter",
+        ),
+        (
+            &["push", "-c", "tcp://127.0.0.1:1", "--no-input"],
+            "--no-input leaves a push socket nothing to do",
+        ),
+        (
+            &["pub", "-b", "tcp://127.0.0.1:*", "--no-input"],
+            "--no-input leaves a pub socket nothing to do",
+        ),
+        (
+            &["push", "-c", "tcp://127.0.0.1:1", "--count", "0"],
+            "invalid value '0' for '--count <N>'",
+        ),
+    ];
+    for (args, message) in cases {
+        let (status, err) = run_to_end(args);
+        assert_eq!(status.code(), Some(2), "zmqcat {args:?}: {err}");
+        assert!(err.contains(message), "zmqcat {args:?}: {err}");
+        assert!(!err.contains("bound to"), "zmqcat {args:?}: {err}");
+    }
+    // The longest identity works, and a delimiter that holds the separator
+    // (paragraphs of lines) is fine.
+    let id = "b".repeat(255);
+    let (status, err) = run_to_end(&[
+        "dealer",
+        "-c",
+        "tcp://127.0.0.1:1",
+        "--identity",
+        &id,
+        "-d",
+        "\\n\\n",
+        "-F",
+        "\\n",
+        "--timeout",
+        "10ms",
+    ]);
+    assert_eq!(status.code(), Some(0), "{err}");
+}
+
+#[test]
+fn quiet_prints_only_what_cannot_be_known_otherwise() {
+    // Issue 25, 9: -q still printed "bound to" for a port the user gave.
+    let endpoint = format!("tcp://127.0.0.1:{}", unused_port());
+    let (status, err) = run_to_end(&["pull", "-q", "-b", &endpoint, "--timeout", "10ms"]);
+    assert!(status.success(), "{err}");
+    assert_eq!(err, "");
+    // A port libzmq chooses is still told: nothing else tells it.
+    let pull = Proc::start(&["pull", "-q", "-b", "tcp://127.0.0.1:*", "--timeout", "10ms"]);
+    assert!(pull.bound_endpoint().starts_with("tcp://127.0.0.1:"));
+    let (status, _, err) = pull.finish();
+    assert!(status.success(), "{err}");
+    assert_eq!(err, "");
 }
