@@ -55,7 +55,8 @@
 //! - [`Sender`]: the thread-safe outbox handle; [`Sender::reserve`] is its
 //!   awaitable, cancellation-safe send.
 //! - [`AsyncSocket`]: a source behind a bounded inbox, for futures on the
-//!   loop's thread (`recv().await`).
+//!   loop's thread (`recv().await`); [`executor`]: an executor that runs a
+//!   task in the loop iteration whose socket event woke it.
 //! - [`Multipart`]: a whole message.
 //! - [`Stats`]: counters readable at any time.
 //! - [`mod@zmq`]: the libzmq binding underneath (contexts, sockets, frames,
@@ -73,11 +74,13 @@
 //   zmq (the binding) <- message <- wire <- outbox <- source
 //     <- monitor / auth / async_socket
 // and beside them the leaves any of those may use: error (which knows zmq
-// and message), stats and sync (which know nothing of the crate).
+// and message), executor (which knows error), stats and sync (which know
+// nothing of the crate).
 pub mod async_socket;
 #[cfg(feature = "auth")]
 pub mod auth;
 mod error;
+pub mod executor;
 mod message;
 #[cfg(feature = "monitor")]
 pub mod monitor;

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use calloop::{EventSource, PostAction, Readiness, Token};
 
 use crate::error::Error;
+use crate::executor;
 use crate::outbox::Sender;
 use crate::source::{Closed, Event, Fatal, SharedSource};
 use crate::stats::Counters;
@@ -42,6 +43,14 @@ impl EventSource for Feeder {
     where
         F: FnMut((), &mut ()),
     {
+        // Tasks on this thread's in-loop executors that this dispatch wakes
+        // run as soon as it returns (and the source is free again).
+        executor::dispatching(|| self.feed(readiness, token))
+    }
+}
+
+impl Feeder {
+    fn feed(&mut self, readiness: Readiness, token: Token) -> Result<PostAction, Error> {
         let mut source = self.source.in_loop();
         {
             let mut inbox = self.inbox.borrow_mut();
