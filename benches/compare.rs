@@ -56,7 +56,8 @@ pub enum Variant {
     CalloopHandler,
     /// calloop-zmq, `recv` only: a source built with `receive_in_place`.
     CalloopInPlace,
-    /// calloop-zmq's `AsyncSocket`, awaited by a task on calloop's executor.
+    /// calloop-zmq's `AsyncSocket`, awaited by a task on calloop-zmq's
+    /// in-loop executor (calloop's with `COMPARE_ASYNC_EXECUTOR=calloop`).
     CalloopAsync,
     /// `recv` only: a hand-written calloop `Generic` source on `ZMQ_FD`
     /// that reuses one message and calls no callback per message; it tells

@@ -11,12 +11,12 @@ use std::os::fd::{AsFd, BorrowedFd, RawFd};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use calloop_zmq::calloop::futures::executor;
 use calloop_zmq::calloop::generic::Generic;
 use calloop_zmq::calloop::{EventLoop, Interest, Mode, PostAction, Readiness};
 use calloop_zmq::{AsyncSocket, Event, ReceiveMode, ZmqSource, zmq};
 
 use crate::Variant;
+use crate::common::Tasks;
 use crate::common::{
     Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, print_stats, send_static,
     socket, spawn, wait_for, zmq_builder,
@@ -240,7 +240,7 @@ pub fn run_until(event_loop: &mut EventLoop<usize>, got: &mut usize, target: usi
     }
 }
 
-/// calloop-zmq's `AsyncSocket`: a task on calloop's executor awaits `recv`
+/// calloop-zmq's `AsyncSocket`: a task on the chosen executor ([`Tasks`]) awaits `recv`
 /// for every message (inbox of 256).
 fn calloop_async(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -> Sample {
     let source = zmq_builder(socket(ctx, zmq::SocketType::Pull))
@@ -251,19 +251,13 @@ fn calloop_async(ctx: &zmq::Context, ep: &str, spec: &Spec, go: impl FnOnce()) -
     let got = std::rc::Rc::new(std::cell::Cell::new(0usize));
     let socket = AsyncSocket::insert(source, &event_loop.handle(), 256)
         .expect("calloop-zmq-async: insert the source");
-    let (exec, scheduler) = executor().expect("calloop: executor");
-    event_loop
-        .handle()
-        .insert_source(exec, |(), _, _| {})
-        .expect("calloop: insert the executor");
+    let scheduler = Tasks::insert(&event_loop);
     let counted = got.clone();
-    scheduler
-        .schedule(async move {
-            while socket.recv().await.is_ok() {
-                counted.set(counted.get() + 1);
-            }
-        })
-        .expect("calloop: schedule");
+    scheduler.schedule(async move {
+        while socket.recv().await.is_ok() {
+            counted.set(counted.get() + 1);
+        }
+    });
     let mut run_to = |target: usize| {
         let deadline = Instant::now() + WAIT;
         while got.get() < target {

@@ -8,10 +8,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::EventLoop;
-use calloop_zmq::calloop::futures::executor;
 use calloop_zmq::{AsyncSocket, Event, zmq};
 
 use crate::Variant;
+use crate::common::Tasks;
 use crate::common::{
     Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, percentile, send_static, socket,
     spawn, wait_for, zmq_source,
@@ -131,13 +131,12 @@ fn calloop(ctx: &zmq::Context, ep: &str, total: usize, done: &mpsc::Receiver<()>
     }
 }
 
-/// calloop-zmq's `AsyncSocket`: a REP task on calloop's executor awaits each
-/// request and `send`s it back.
-/// With `COMPARE_ASYNC_INLINE=1` the REP task is not run by calloop's
-/// executor but polled right after every `dispatch`, in the same loop
-/// iteration as the feeder that received the request: it tells the
-/// executor's own wake-up (a channel, seen one `epoll_wait` later) apart from
-/// the async socket's cost (BENCHMARKS.md, "The async socket").
+/// calloop-zmq's `AsyncSocket`: a REP task awaits each request and `send`s
+/// it back, on calloop-zmq's in-loop executor (calloop's with
+/// `COMPARE_ASYNC_EXECUTOR=calloop`).
+/// With `COMPARE_ASYNC_INLINE=1` the REP task is run by no executor but
+/// polled right after every `dispatch`, in the same loop iteration as the
+/// feeder that received the request (BENCHMARKS.md, "The async socket").
 fn calloop_async(ctx: &zmq::Context, ep: &str, done: &mpsc::Receiver<()>) {
     let source = zmq_source(socket(ctx, zmq::SocketType::Rep));
     source.connect(ep).expect("calloop-zmq-async: connect");
@@ -156,12 +155,8 @@ fn calloop_async(ctx: &zmq::Context, ep: &str, done: &mpsc::Receiver<()>) {
     if std::env::var_os("COMPARE_ASYNC_INLINE").is_some_and(|v| v == "1") {
         inline = Some(Box::pin(serve));
     } else {
-        let (exec, scheduler) = executor().expect("calloop: executor");
-        event_loop
-            .handle()
-            .insert_source(exec, |(), _, _| {})
-            .expect("calloop: insert the executor");
-        scheduler.schedule(serve).expect("calloop: schedule");
+        let scheduler = Tasks::insert(&event_loop);
+        scheduler.schedule(serve);
     }
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     let deadline = Instant::now() + WAIT;

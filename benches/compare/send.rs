@@ -15,11 +15,11 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use calloop_zmq::calloop::futures::executor;
 use calloop_zmq::calloop::{Dispatcher, EventLoop};
 use calloop_zmq::{AsyncSocket, Multipart, SendError, zmq};
 
 use crate::Variant;
+use crate::common::Tasks;
 use crate::common::{
     Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, print_stats, socket, spawn,
     wait_for, zmq_source,
@@ -229,7 +229,7 @@ fn calloop_handler(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (M
     (start, end)
 }
 
-/// calloop-zmq's `AsyncSocket`: a task on calloop's executor awaits
+/// calloop-zmq's `AsyncSocket`: a task on the chosen executor ([`Tasks`]) awaits
 /// `send` for every message (each from the static slice, as `raw`'s).
 fn calloop_async(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mark, Mark) {
     let source = zmq_source(socket(ctx, zmq::SocketType::Push));
@@ -240,24 +240,18 @@ fn calloop_async(ctx: &zmq::Context, ep: &str, spec: &Spec, sink: &Sink) -> (Mar
         AsyncSocket::insert(source, &event_loop.handle(), 1)
             .expect("calloop-zmq-async: insert the source"),
     );
-    let (exec, scheduler) = executor().expect("calloop: executor");
-    event_loop
-        .handle()
-        .insert_source(exec, |(), _, _| {})
-        .expect("calloop: insert the executor");
+    let scheduler = Tasks::insert(&event_loop);
     let data = payload(spec.size);
     let send_n = |n: usize| {
         let socket = socket.clone();
-        scheduler
-            .schedule(async move {
-                for _ in 0..n {
-                    socket
-                        .send(data)
-                        .await
-                        .expect("calloop-zmq-async: AsyncSocket::send");
-                }
-            })
-            .expect("calloop: schedule");
+        scheduler.schedule(async move {
+            for _ in 0..n {
+                socket
+                    .send(data)
+                    .await
+                    .expect("calloop-zmq-async: AsyncSocket::send");
+            }
+        });
     };
     send_n(spec.warmup);
     dispatch_until(&mut event_loop, &mut (), &sink.warm);
