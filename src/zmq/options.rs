@@ -135,7 +135,64 @@ impl GetOption for Vec<u8> {
 
 impl SetOption for &[u8] {
     fn set(self, socket: &Socket, option: c_int) -> Result<()> {
+        if matches!(
+            option,
+            sys::ZMQ_CURVE_PUBLICKEY | sys::ZMQ_CURVE_SECRETKEY | sys::ZMQ_CURVE_SERVERKEY
+        ) {
+            return set_curve_key(socket, option, self);
+        }
         set_raw(socket, option, self.as_ptr().cast(), self.len())
+    }
+}
+
+/// Sets a CURVE key whole or not at all. libzmq decodes Z85 text straight
+/// into the socket's key (`options_t::set_curve_key`): a bad character
+/// half way, or a NUL byte (where its `strlen` stops early, and 20
+/// characters decode fine), leaves part of the new key over part of the old
+/// one. So Z85 text (40 characters, or 41 ending in a NUL) is decoded here
+/// first, and libzmq only ever gets the 32 raw bytes.
+fn set_curve_key(socket: &Socket, option: c_int, key: &[u8]) -> Result<()> {
+    let raw: [u8; 32] = match key.len() {
+        32 => key.try_into().map_err(|_| Error::EINVAL)?,
+        40 | 41 => {
+            let text = match key.split_last() {
+                Some((0, text)) if key.len() == 41 => text,
+                _ if key.len() == 40 => key,
+                _ => return Err(Error::EINVAL),
+            };
+            let text = std::str::from_utf8(text).map_err(|_| Error::EINVAL)?;
+            let decoded = super::curve::z85_decode(text)?;
+            decoded.try_into().map_err(|_| Error::EINVAL)?
+        }
+        _ => return Err(Error::EINVAL),
+    };
+    set_raw(socket, option, raw.as_ptr().cast(), raw.len())
+}
+
+/// Whether a value set on a read-write option can be read back: text and
+/// binary values must fit the read buffer, or the getter would fail on a
+/// value the setter accepted.
+trait ReadBack {
+    fn fits(&self) -> bool {
+        true
+    }
+}
+
+impl ReadBack for i32 {}
+impl ReadBack for i64 {}
+impl ReadBack for u64 {}
+impl ReadBack for bool {}
+
+impl ReadBack for &[u8] {
+    fn fits(&self) -> bool {
+        self.len() < BUFFER
+    }
+}
+
+impl ReadBack for &str {
+    fn fits(&self) -> bool {
+        // Read back with its NUL.
+        self.len() < BUFFER
     }
 }
 
@@ -206,7 +263,16 @@ macro_rules! socket_options {
     };
     (@rw [$(#[$attr:meta])*] $option:ident, $get:ident, $set:ident, $set_ty:ty, $get_ty:ty, $doc:literal) => {
         socket_options!(@r [$(#[$attr])*] $option, $get, $set, $set_ty, $get_ty, $doc);
-        socket_options!(@w [$(#[$attr])*] $option, $get, $set, $set_ty, $get_ty, $doc);
+        #[doc = concat!("Sets `", stringify!($option), "`: ", $doc)]
+        #[doc = ""]
+        #[doc = "`EINVAL` for text or bytes of 1024 or more, which could not be read back."]
+        $(#[$attr])*
+        pub fn $set(&self, value: $set_ty) -> Result<()> {
+            if !ReadBack::fits(&value) {
+                return Err(Error::EINVAL);
+            }
+            SetOption::set(value, self, sys::$option)
+        }
     };
     (@r [$(#[$attr:meta])*] $option:ident, $get:ident, $set:ident, $set_ty:ty, $get_ty:ty, $doc:literal) => {
         #[doc = concat!("Reads `", stringify!($option), "`: ", $doc)]
@@ -519,5 +585,65 @@ mod tests {
         assert_eq!(s.set_curve_serverkey(b"short"), Err(Error::EINVAL));
         // A ROUTER-only option on a SUB socket.
         assert_eq!(s.set_router_mandatory(true), Err(Error::EINVAL));
+    }
+
+    /// Issue 25: `set_socks_proxy` took a value of 1024 bytes or more that
+    /// `socks_proxy()` then failed to read.
+    #[test]
+    fn what_a_read_write_option_accepts_reads_back() {
+        let ctx = Context::new();
+        let s = ctx.socket(SocketType::Dealer).unwrap();
+        let longest = format!("{}:1080", "h".repeat(BUFFER - 6));
+        s.set_socks_proxy(&longest).unwrap();
+        assert_eq!(s.socks_proxy().unwrap(), longest);
+        let too_long = format!("{}:1080", "h".repeat(2000));
+        assert_eq!(s.set_socks_proxy(&too_long), Err(Error::EINVAL));
+        assert_eq!(s.socks_proxy().unwrap(), longest, "unchanged");
+        // Write-only options have no such bound.
+        let router = ctx.socket(SocketType::Router).unwrap();
+        router.set_connect_routing_id(&[b'r'; 255]).unwrap();
+        let sub = ctx.socket(SocketType::Sub).unwrap();
+        sub.set_subscribe(&[b'x'; 5000]).unwrap();
+    }
+
+    /// Issue 25: a Z85 key with a NUL byte (libzmq's `strlen` stops there,
+    /// and 20 characters decode fine) or a bad character half way was half
+    /// applied: new bytes over the old key.
+    #[test]
+    #[cfg(feature = "curve")]
+    fn a_curve_key_is_set_whole_or_not_at_all() {
+        if !super::super::has("curve") {
+            return;
+        }
+        let ctx = Context::new();
+        let s = ctx.socket(SocketType::Dealer).unwrap();
+        let old = super::super::CurveKeyPair::new().unwrap().secret_key;
+        s.set_curve_secretkey(&old).unwrap();
+        let new = super::super::CurveKeyPair::new().unwrap().secret_key;
+        let text = super::super::z85_encode(&new).unwrap().into_bytes();
+        let mut with_nul = text.clone();
+        with_nul[20] = 0;
+        assert_eq!(s.set_curve_secretkey(&with_nul), Err(Error::EINVAL));
+        assert_eq!(s.curve_secretkey().unwrap(), old, "NUL: unchanged");
+        let mut bad_char = text.clone();
+        bad_char[30] = b'"';
+        assert_eq!(s.set_curve_secretkey(&bad_char), Err(Error::EINVAL));
+        assert_eq!(
+            s.curve_secretkey().unwrap(),
+            old,
+            "bad character: unchanged"
+        );
+        let mut unterminated = text.clone();
+        unterminated.push(b'x');
+        assert_eq!(s.set_curve_secretkey(&unterminated), Err(Error::EINVAL));
+        // The good forms: 40 characters, 41 with the NUL, 32 raw bytes.
+        s.set_curve_secretkey(&text).unwrap();
+        assert_eq!(s.curve_secretkey().unwrap(), new);
+        let mut terminated = text.clone();
+        terminated.push(0);
+        s.set_curve_secretkey(&old).unwrap();
+        s.set_curve_secretkey(&terminated).unwrap();
+        assert_eq!(s.curve_secretkey().unwrap(), new);
+        assert_eq!(s.set_curve_serverkey(&[1; 31]), Err(Error::EINVAL));
     }
 }
