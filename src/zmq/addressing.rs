@@ -164,6 +164,8 @@ impl Socket {
             return Err(fail(Some(Error::ENOTSUP)));
         }
         let c_endpoint = CString::new(endpoint).map_err(|_| fail(None))?;
+        super::endpoint::check("connect", endpoint)
+            .map_err(|refusal| super::EndpointError::refused("connect_peer", endpoint, refusal))?;
         // SAFETY: live socket, callable here (see `Socket::as_ptr`); the
         // endpoint is NUL-terminated and outlives the call.
         let id = unsafe { (api.zmq_connect_peer)(self.as_ptr(), c_endpoint.as_ptr()) };

@@ -37,6 +37,7 @@
 mod addressing;
 mod context;
 mod curve;
+mod endpoint;
 mod error;
 mod frame;
 pub mod options;

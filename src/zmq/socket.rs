@@ -10,6 +10,7 @@ use std::ptr::NonNull;
 use calloop_zmq_sys as sys;
 
 use super::context::Context;
+use super::endpoint::{Refusal, check};
 use super::error::{Error, Result};
 use super::frame::Frame;
 use super::socket_type::SocketType;
@@ -125,6 +126,9 @@ pub struct EndpointError {
     op: &'static str,
     endpoint: String,
     error: Option<Error>,
+    /// What is wrong with the endpoint, when it was refused before libzmq
+    /// saw it.
+    detail: Option<&'static str>,
 }
 
 impl EndpointError {
@@ -133,6 +137,15 @@ impl EndpointError {
             op,
             endpoint: endpoint.to_owned(),
             error,
+            detail: None,
+        }
+    }
+
+    /// The endpoint refused before libzmq saw it (`endpoint::check`).
+    pub(super) fn refused(op: &'static str, endpoint: &str, (error, detail): Refusal) -> Self {
+        EndpointError {
+            detail: Some(detail),
+            ..EndpointError::new(op, endpoint, Some(error))
         }
     }
 
@@ -147,8 +160,10 @@ impl EndpointError {
         &self.endpoint
     }
 
-    /// What libzmq said; `None` when the endpoint never reached libzmq
-    /// because it contains a NUL byte.
+    /// What libzmq said, or would have said: `EINVAL` for a `tcp://` or
+    /// `udp://` port that is not `*` or 0 to 65535 and `EADDRINUSE` for an
+    /// `ipc://` path a live socket listens on (refused before libzmq, see
+    /// `Display`); `None` when the endpoint contains a NUL byte.
     pub fn zmq_error(&self) -> Option<Error> {
         self.error
     }
@@ -156,9 +171,12 @@ impl EndpointError {
 
 impl fmt::Display for EndpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.error {
-            Some(e) => write!(f, "{} {:?} failed: {e}", self.op, self.endpoint),
-            None => write!(
+        match (self.error, self.detail) {
+            (Some(e), Some(detail)) => {
+                write!(f, "{} {:?} failed: {detail}: {e}", self.op, self.endpoint)
+            }
+            (Some(e), None) => write!(f, "{} {:?} failed: {e}", self.op, self.endpoint),
+            (None, _) => write!(
                 f,
                 "{} {:?} failed: endpoint contains a NUL byte",
                 self.op, self.endpoint
@@ -244,6 +262,7 @@ impl Socket {
     ) -> Result<(), EndpointError> {
         let fail = |error| EndpointError::new(op, endpoint, error);
         let c_endpoint = CString::new(endpoint).map_err(|_| fail(None))?;
+        check(op, endpoint).map_err(|refusal| EndpointError::refused(op, endpoint, refusal))?;
         // SAFETY: the socket pointer is live and callable here (see
         // `as_ptr`); the endpoint is a NUL-terminated string that outlives
         // the call.
