@@ -51,7 +51,7 @@ fn build_bundled() {
         unsafe { env::set_var("CXXFLAGS", "-w") };
     }
     let mut build = zeromq_src::Build::new();
-    build.enable_draft(false);
+    build.enable_draft(env::var_os("CARGO_FEATURE_DRAFT").is_some());
     if env::var_os("CARGO_FEATURE_CURVE").is_some() {
         // libsodium-sys-stable (`links = "sodium"`) tells its direct
         // dependents where it installed the static library and headers.

@@ -1,7 +1,7 @@
 //! Raw FFI declarations for exactly the part of libzmq that
 //! [calloop-zmq](https://docs.rs/calloop-zmq) uses (the stable API of
-//! libzmq 4.3.5's `zmq.h`, no draft functions), and the build that provides
-//! the library.
+//! libzmq 4.3.5's `zmq.h`, and with the `draft` feature the draft calls it
+//! makes), and the build that provides the library.
 //!
 //! By default the build script compiles libzmq 4.3.5 from the sources that
 //! the `zeromq-src` crate ships, statically, with CURVE through the
@@ -15,6 +15,10 @@
 //! - `system-libzmq`: link the system's libzmq (>= 4.3) found by pkg-config
 //!   instead of building one, for distribution packagers. CURVE is then
 //!   whatever that library was built with; `zmq_has("curve")` tells.
+//! - `draft`: libzmq's draft API (unstable in libzmq: it may change in any
+//!   libzmq release): the bundled libzmq is built with it, and the draft
+//!   constants and `draft_api()` appear. With `system-libzmq` the system's
+//!   library decides at run time (Debian's libzmq5 4.3.4 has no drafts).
 //!
 //! The crate declares `links = "zmq"`, so Cargo's `[target.<triple>.zmq]`
 //! override works too, and no other crate that links libzmq (rust-zmq's
@@ -23,7 +27,9 @@
 //! Everything here is `unsafe` to call and documented by libzmq's manual
 //! pages; use calloop-zmq's safe types instead.
 
-#![no_std]
+// The draft functions of a system libzmq are looked up once, which needs
+// `std`'s `OnceLock`.
+#![cfg_attr(not(all(feature = "draft", feature = "system-libzmq")), no_std)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![allow(non_camel_case_types)]
 
@@ -33,6 +39,11 @@ use core::ffi::{c_char, c_int, c_long, c_short, c_uint, c_void};
 // crate makes rustc link it after libzmq.
 #[cfg(all(feature = "curve", not(feature = "system-libzmq")))]
 use libsodium_sys as _;
+
+#[cfg(feature = "draft")]
+mod draft;
+#[cfg(feature = "draft")]
+pub use draft::*;
 
 /// A libzmq message: 64 opaque bytes, pointer-aligned as `zmq.h` asks.
 #[repr(C)]
@@ -310,5 +321,24 @@ mod tests {
             core::mem::align_of::<zmq_msg_t>(),
             core::mem::size_of::<*const u8>()
         );
+    }
+
+    /// The bundled libzmq is built with the draft API under `draft`.
+    #[test]
+    #[cfg(all(feature = "draft", not(feature = "system-libzmq")))]
+    fn bundled_draft_build_has_the_draft_api() {
+        // SAFETY: zmq_has only reads the NUL-terminated name.
+        assert_eq!(unsafe { zmq_has(c"draft".as_ptr()) }, 1);
+        assert!(draft_api().is_some());
+    }
+
+    /// With a system libzmq the table exists exactly when the library says
+    /// it has drafts.
+    #[test]
+    #[cfg(all(feature = "draft", feature = "system-libzmq"))]
+    fn system_draft_api_follows_zmq_has() {
+        // SAFETY: zmq_has only reads the NUL-terminated name.
+        let has = unsafe { zmq_has(c"draft".as_ptr()) } == 1;
+        assert_eq!(draft_api().is_some(), has);
     }
 }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use calloop_zmq_sys as sys;
 
 use super::error::{Error, Result};
-use super::socket::{Socket, SocketType};
+use super::socket::Socket;
+use super::socket_type::SocketType;
 
 /// A libzmq context (`zmq_ctx_new`), shared by cloning.
 ///
@@ -73,7 +74,8 @@ impl Context {
         }
     }
 
-    /// A new socket of the given type in this context.
+    /// A new socket of the given type in this context. A draft type (feature
+    /// `draft`) on a libzmq without the draft API is `ENOTSUP`.
     pub fn socket(&self, kind: SocketType) -> Result<Socket> {
         Socket::new(self.clone(), kind)
     }

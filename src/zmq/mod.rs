@@ -25,21 +25,41 @@
 //!   receives, [`poll`], and every socket option ([`options`]).
 //! - [`Frame`]: one message part, owning its `zmq_msg_t`.
 //! - [`Error`]: libzmq's errno, with its name and message.
+//! - With the `draft` feature (libzmq's draft API, which libzmq calls
+//!   unstable): the thread-safe socket types in [`SocketType`],
+//!   `ThreadSafeSocket` to share one between threads, routing ids and
+//!   groups on [`Frame`] (`routing_id`, `set_group` ...), `Socket::join` /
+//!   `leave` / `connect_peer`, and `Poller`, which gives an event loop an fd
+//!   for sockets that have no `ZMQ_FD`.
 //! - [`has`], [`version`], [`CurveKeyPair`], [`z85_encode`], [`z85_decode`].
 
+#[cfg(feature = "draft")]
+mod addressing;
 mod context;
 mod curve;
+mod endpoint;
 mod error;
 mod frame;
 pub mod options;
+#[cfg(feature = "draft")]
+mod poller;
 mod socket;
+mod socket_type;
+#[cfg(feature = "draft")]
+mod thread_safe;
 
+#[cfg(feature = "draft")]
+pub use addressing::GROUP_MAX_LENGTH;
 pub use context::Context;
 pub use curve::{CurveKeyPair, curve_public, has, version, z85_decode, z85_encode};
 pub use error::{Error, Result};
 pub use frame::{COPY_THRESHOLD, Frame};
 pub use options::Mechanism;
+#[cfg(feature = "draft")]
+pub use poller::{Poller, Ready};
 pub use socket::{
-    DONTWAIT, EndpointError, POLLERR, POLLIN, POLLOUT, PollEvents, PollItem, SNDMORE, Socket,
-    SocketType, poll,
+    DONTWAIT, EndpointError, POLLERR, POLLIN, POLLOUT, PollEvents, PollItem, SNDMORE, Socket, poll,
 };
+pub use socket_type::SocketType;
+#[cfg(feature = "draft")]
+pub use thread_safe::ThreadSafeSocket;

@@ -1,7 +1,7 @@
 //! Socket options, generated from one table.
 //!
 //! Every option of libzmq 4.3.5's `zmq_setsockopt(3)` and `zmq_getsockopt(3)`
-//! pages that a stable (non-draft) build understands is a method on
+//! pages is a method on
 //! [`Socket`]: `name()` reads it, `set_name(value)` writes it, each typed
 //! after the manual (`i32` for integers and milliseconds, `bool` for 0/1
 //! switches, `&[u8]`/`Vec<u8>` for binary values, `&str`/`String` for text).
@@ -21,8 +21,10 @@
 //! # Ok::<(), zmq::Error>(())
 //! ```
 //!
-//! Left out on purpose: the draft options (`ZMQ_BUSY_POLL`, `ZMQ_HELLO_MSG`,
-//! `ZMQ_ROUTER_NOTIFY`, ...: a stable libzmq refuses them), and the options
+//! libzmq's draft options (`ZMQ_BUSY_POLL`, `ZMQ_HELLO_MSG`,
+//! `ZMQ_ROUTER_NOTIFY`, every one 4.3.5's `zmq_draft.h` lists) come with the
+//! `draft` feature; their docs start with "(draft)", and a libzmq without
+//! the draft API refuses them (`EINVAL`). Left out on purpose: the options
 //! the 4.3.5 pages mark deprecated (`ZMQ_IPV4ONLY`: use `ipv6`;
 //! `ZMQ_ROUTER_RAW`: use a STREAM socket; `ZMQ_TCP_ACCEPT_FILTER` and the
 //! `ZMQ_IPC_FILTER_*` options: use ZAP, see [`auth`](crate::auth)).
@@ -51,7 +53,7 @@ pub enum Mechanism {
 
 /// The low-level read of one option into a buffer.
 fn get_raw(socket: &Socket, option: c_int, buf: *mut c_void, len: &mut usize) -> Result<()> {
-    // SAFETY: the socket is live and used from this thread only; `buf` has
+    // SAFETY: the socket is live and callable here (`Socket::as_ptr`); `buf` has
     // room for `*len` bytes, and libzmq writes at most that many and stores
     // the size it wrote in `len`.
     let rc = unsafe { sys::zmq_getsockopt(socket.as_ptr(), option, buf, len) };
@@ -60,7 +62,7 @@ fn get_raw(socket: &Socket, option: c_int, buf: *mut c_void, len: &mut usize) ->
 
 /// The low-level write of one option from `len` bytes at `value`.
 fn set_raw(socket: &Socket, option: c_int, value: *const c_void, len: usize) -> Result<()> {
-    // SAFETY: the socket is live and used from this thread only; `value`
+    // SAFETY: the socket is live and callable here (`Socket::as_ptr`); `value`
     // points to `len` readable bytes for the duration of the call, and
     // libzmq copies what it keeps.
     let rc = unsafe { sys::zmq_setsockopt(socket.as_ptr(), option, value, len) };
@@ -133,7 +135,64 @@ impl GetOption for Vec<u8> {
 
 impl SetOption for &[u8] {
     fn set(self, socket: &Socket, option: c_int) -> Result<()> {
+        if matches!(
+            option,
+            sys::ZMQ_CURVE_PUBLICKEY | sys::ZMQ_CURVE_SECRETKEY | sys::ZMQ_CURVE_SERVERKEY
+        ) {
+            return set_curve_key(socket, option, self);
+        }
         set_raw(socket, option, self.as_ptr().cast(), self.len())
+    }
+}
+
+/// Sets a CURVE key whole or not at all. libzmq decodes Z85 text straight
+/// into the socket's key (`options_t::set_curve_key`): a bad character
+/// half way, or a NUL byte (where its `strlen` stops early, and 20
+/// characters decode fine), leaves part of the new key over part of the old
+/// one. So Z85 text (40 characters, or 41 ending in a NUL) is decoded here
+/// first, and libzmq only ever gets the 32 raw bytes.
+fn set_curve_key(socket: &Socket, option: c_int, key: &[u8]) -> Result<()> {
+    let raw: [u8; 32] = match key.len() {
+        32 => key.try_into().map_err(|_| Error::EINVAL)?,
+        40 | 41 => {
+            let text = match key.split_last() {
+                Some((0, text)) if key.len() == 41 => text,
+                _ if key.len() == 40 => key,
+                _ => return Err(Error::EINVAL),
+            };
+            let text = std::str::from_utf8(text).map_err(|_| Error::EINVAL)?;
+            let decoded = super::curve::z85_decode(text)?;
+            decoded.try_into().map_err(|_| Error::EINVAL)?
+        }
+        _ => return Err(Error::EINVAL),
+    };
+    set_raw(socket, option, raw.as_ptr().cast(), raw.len())
+}
+
+/// Whether a value set on a read-write option can be read back: text and
+/// binary values must fit the read buffer, or the getter would fail on a
+/// value the setter accepted.
+trait ReadBack {
+    fn fits(&self) -> bool {
+        true
+    }
+}
+
+impl ReadBack for i32 {}
+impl ReadBack for i64 {}
+impl ReadBack for u64 {}
+impl ReadBack for bool {}
+
+impl ReadBack for &[u8] {
+    fn fits(&self) -> bool {
+        self.len() < BUFFER
+    }
+}
+
+impl ReadBack for &str {
+    fn fits(&self) -> bool {
+        // Read back with its NUL.
+        self.len() < BUFFER
     }
 }
 
@@ -188,30 +247,43 @@ impl GetOption for Mechanism {
     }
 }
 
-/// Generates the option methods. Each row: access (`rw`, `w`, `r`), the
-/// libzmq constant, the getter and setter names, the types they use, and
-/// the manual's description.
+/// Generates the option methods. Each row: optional attributes (`#[cfg]`
+/// for the draft options), access (`rw`, `w`, `r`), the libzmq constant,
+/// the getter and setter names, the types they use, and the manual's
+/// description.
 macro_rules! socket_options {
     ($(
+        $(#[$attr:meta])*
         $access:ident $option:ident, $get:ident / $set:ident: $set_ty:ty => $get_ty:ty,
             $doc:literal;
     )*) => {
         impl Socket {
-            $( socket_options!(@$access $option, $get, $set, $set_ty, $get_ty, $doc); )*
+            $( socket_options!(@$access [$(#[$attr])*] $option, $get, $set, $set_ty, $get_ty, $doc); )*
         }
     };
-    (@rw $option:ident, $get:ident, $set:ident, $set_ty:ty, $get_ty:ty, $doc:literal) => {
-        socket_options!(@r $option, $get, $set, $set_ty, $get_ty, $doc);
-        socket_options!(@w $option, $get, $set, $set_ty, $get_ty, $doc);
+    (@rw [$(#[$attr:meta])*] $option:ident, $get:ident, $set:ident, $set_ty:ty, $get_ty:ty, $doc:literal) => {
+        socket_options!(@r [$(#[$attr])*] $option, $get, $set, $set_ty, $get_ty, $doc);
+        #[doc = concat!("Sets `", stringify!($option), "`: ", $doc)]
+        #[doc = ""]
+        #[doc = "`EINVAL` for text or bytes of 1024 or more, which could not be read back."]
+        $(#[$attr])*
+        pub fn $set(&self, value: $set_ty) -> Result<()> {
+            if !ReadBack::fits(&value) {
+                return Err(Error::EINVAL);
+            }
+            SetOption::set(value, self, sys::$option)
+        }
     };
-    (@r $option:ident, $get:ident, $set:ident, $set_ty:ty, $get_ty:ty, $doc:literal) => {
+    (@r [$(#[$attr:meta])*] $option:ident, $get:ident, $set:ident, $set_ty:ty, $get_ty:ty, $doc:literal) => {
         #[doc = concat!("Reads `", stringify!($option), "`: ", $doc)]
+        $(#[$attr])*
         pub fn $get(&self) -> Result<$get_ty> {
             <$get_ty as GetOption>::get(self, sys::$option)
         }
     };
-    (@w $option:ident, $get:ident, $set:ident, $set_ty:ty, $get_ty:ty, $doc:literal) => {
+    (@w [$(#[$attr:meta])*] $option:ident, $get:ident, $set:ident, $set_ty:ty, $get_ty:ty, $doc:literal) => {
         #[doc = concat!("Sets `", stringify!($option), "`: ", $doc)]
+        $(#[$attr])*
         pub fn $set(&self, value: $set_ty) -> Result<()> {
             SetOption::set(value, self, sys::$option)
         }
@@ -355,6 +427,104 @@ socket_options! {
     w ZMQ_XPUB_WELCOME_MSG, xpub_welcome_msg / set_xpub_welcome_msg: &[u8] => Vec<u8>,
         "XPUB: a message sent to each new subscriber.";
 
+    // libzmq's draft options (4.3.5 zmq_draft.h), with the `draft` feature.
+    #[cfg(feature = "draft")]
+    rw ZMQ_BUSY_POLL, busy_poll / set_busy_poll: i32 => i32,
+        "(draft) busy-poll the kernel socket (`SO_BUSY_POLL`, 0: off).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_IN_BATCH_SIZE, in_batch_size / set_in_batch_size: i32 => i32,
+        "(draft) bytes libzmq reads from the kernel at once (> 0).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_LOOPBACK_FASTPATH, loopback_fastpath / set_loopback_fastpath: bool => bool,
+        "(draft) Windows loopback fast path for TCP (no effect elsewhere).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_MULTICAST_LOOP, multicast_loop / set_multicast_loop: bool => bool,
+        "(draft) receive one's own multicast (`udp://` RADIO/DISH).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_NORM_BLOCK_SIZE, norm_block_size / set_norm_block_size: i32 => i32,
+        "(draft) NORM block size (needs a libzmq built with NORM).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_NORM_BUFFER_SIZE, norm_buffer_size / set_norm_buffer_size: i32 => i32,
+        "(draft) NORM buffer size in kB (needs a libzmq built with NORM).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_NORM_MODE, norm_mode / set_norm_mode: i32 => i32,
+        "(draft) NORM congestion control mode (`ZMQ_NORM_FIXED` ...; needs NORM).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_NORM_NUM_AUTOPARITY, norm_num_autoparity / set_norm_num_autoparity: i32 => i32,
+        "(draft) NORM proactive parity packets (needs NORM).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_NORM_NUM_PARITY, norm_num_parity / set_norm_num_parity: i32 => i32,
+        "(draft) NORM parity packets per block (needs NORM).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_NORM_PUSH, norm_push / set_norm_push: bool => bool,
+        "(draft) NORM stream push mode (needs NORM).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_NORM_SEGMENT_SIZE, norm_segment_size / set_norm_segment_size: i32 => i32,
+        "(draft) NORM segment size in bytes (needs NORM).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_NORM_UNICAST_NACK, norm_unicast_nack / set_norm_unicast_nack: bool => bool,
+        "(draft) NORM unicast NACKs (needs NORM).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_OUT_BATCH_SIZE, out_batch_size / set_out_batch_size: i32 => i32,
+        "(draft) bytes libzmq writes to the kernel at once (> 0).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_PRIORITY, priority / set_priority: i32 => i32,
+        "(draft) `SO_PRIORITY` of the socket's connections (>= 0).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_RECONNECT_STOP, reconnect_stop / set_reconnect_stop: i32 => i32,
+        "(draft) when to stop reconnecting (`ZMQ_RECONNECT_STOP_*` bits).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_ROUTER_NOTIFY, router_notify / set_router_notify: i32 => i32,
+        "(draft) ROUTER: deliver an empty message from a peer on connect (1) and/or disconnect (2).";
+    #[cfg(feature = "draft")]
+    rw ZMQ_SOCKS_PASSWORD, socks_password / set_socks_password: &str => String,
+        "(draft) password for the SOCKS5 proxy.";
+    #[cfg(feature = "draft")]
+    rw ZMQ_SOCKS_USERNAME, socks_username / set_socks_username: &str => String,
+        "(draft) user name for the SOCKS5 proxy.";
+    #[cfg(feature = "draft")]
+    rw ZMQ_ZAP_ENFORCE_DOMAIN, zap_enforce_domain / set_zap_enforce_domain: bool => bool,
+        "(draft) fail ZAP requests that have no domain (RFC 27 strictly).";
+    #[cfg(feature = "draft")]
+    w ZMQ_DISCONNECT_MSG, disconnect_msg / set_disconnect_msg: &[u8] => Vec<u8>,
+        "(draft) ROUTER/SERVER/PEER: a message the socket receives from a peer that disconnected.";
+    #[cfg(feature = "draft")]
+    w ZMQ_HELLO_MSG, hello_msg / set_hello_msg: &[u8] => Vec<u8>,
+        "(draft) a message sent to each new peer on connect.";
+    #[cfg(feature = "draft")]
+    w ZMQ_HICCUP_MSG, hiccup_msg / set_hiccup_msg: &[u8] => Vec<u8>,
+        "(draft) DEALER/CLIENT/PEER: a message the socket receives when a connection was lost and reconnected.";
+    #[cfg(feature = "draft")]
+    w ZMQ_METADATA, metadata / set_metadata: &str => String,
+        "(draft) a property (`X-name:value`) the socket's handshakes send.";
+    #[cfg(feature = "draft")]
+    w ZMQ_ONLY_FIRST_SUBSCRIBE, only_first_subscribe / set_only_first_subscribe: bool => bool,
+        "(draft) XPUB/XSUB: only the first frame of a multipart message is a subscription.";
+    #[cfg(feature = "draft")]
+    w ZMQ_WSS_CERT_PEM, wss_cert_pem / set_wss_cert_pem: &str => String,
+        "(draft) the WSS server's certificate (needs a libzmq built with WSS).";
+    #[cfg(feature = "draft")]
+    w ZMQ_WSS_HOSTNAME, wss_hostname / set_wss_hostname: &str => String,
+        "(draft) the host name a WSS client checks (needs WSS).";
+    #[cfg(feature = "draft")]
+    w ZMQ_WSS_KEY_PEM, wss_key_pem / set_wss_key_pem: &str => String,
+        "(draft) the WSS server's private key (needs WSS).";
+    #[cfg(feature = "draft")]
+    w ZMQ_WSS_TRUST_PEM, wss_trust_pem / set_wss_trust_pem: &str => String,
+        "(draft) the certificate a WSS client trusts (needs WSS).";
+    #[cfg(feature = "draft")]
+    w ZMQ_WSS_TRUST_SYSTEM, wss_trust_system / set_wss_trust_system: bool => bool,
+        "(draft) a WSS client trusts the system's certificates (needs WSS).";
+    #[cfg(feature = "draft")]
+    w ZMQ_XPUB_MANUAL_LAST_VALUE, xpub_manual_last_value / set_xpub_manual_last_value: bool => bool,
+        "(draft) XPUB: manual subscriptions, and the last value is sent to each new subscriber.";
+    #[cfg(feature = "draft")]
+    w ZMQ_XSUB_VERBOSE_UNSUBSCRIBE, xsub_verbose_unsubscribe / set_xsub_verbose_unsubscribe: bool => bool,
+        "(draft) XSUB: pass on every unsubscription, not only the last for a topic.";
+    #[cfg(feature = "draft")]
+    r ZMQ_TOPICS_COUNT, topics_count / set_topics_count: i32 => i32,
+        "(draft) XPUB/XSUB: number of distinct subscriptions.";
+
     r ZMQ_EVENTS, events / set_events: i32 => PollEvents,
         "whether a message can be received (`POLLIN`) or sent (`POLLOUT`) now; also processes libzmq's pending commands for the socket.";
     r ZMQ_LAST_ENDPOINT, last_endpoint / set_last_endpoint: &str => String,
@@ -415,5 +585,65 @@ mod tests {
         assert_eq!(s.set_curve_serverkey(b"short"), Err(Error::EINVAL));
         // A ROUTER-only option on a SUB socket.
         assert_eq!(s.set_router_mandatory(true), Err(Error::EINVAL));
+    }
+
+    /// Issue 25: `set_socks_proxy` took a value of 1024 bytes or more that
+    /// `socks_proxy()` then failed to read.
+    #[test]
+    fn what_a_read_write_option_accepts_reads_back() {
+        let ctx = Context::new();
+        let s = ctx.socket(SocketType::Dealer).unwrap();
+        let longest = format!("{}:1080", "h".repeat(BUFFER - 6));
+        s.set_socks_proxy(&longest).unwrap();
+        assert_eq!(s.socks_proxy().unwrap(), longest);
+        let too_long = format!("{}:1080", "h".repeat(2000));
+        assert_eq!(s.set_socks_proxy(&too_long), Err(Error::EINVAL));
+        assert_eq!(s.socks_proxy().unwrap(), longest, "unchanged");
+        // Write-only options have no such bound.
+        let router = ctx.socket(SocketType::Router).unwrap();
+        router.set_connect_routing_id(&[b'r'; 255]).unwrap();
+        let sub = ctx.socket(SocketType::Sub).unwrap();
+        sub.set_subscribe(&[b'x'; 5000]).unwrap();
+    }
+
+    /// Issue 25: a Z85 key with a NUL byte (libzmq's `strlen` stops there,
+    /// and 20 characters decode fine) or a bad character half way was half
+    /// applied: new bytes over the old key.
+    #[test]
+    #[cfg(feature = "curve")]
+    fn a_curve_key_is_set_whole_or_not_at_all() {
+        if !super::super::has("curve") {
+            return;
+        }
+        let ctx = Context::new();
+        let s = ctx.socket(SocketType::Dealer).unwrap();
+        let old = super::super::CurveKeyPair::new().unwrap().secret_key;
+        s.set_curve_secretkey(&old).unwrap();
+        let new = super::super::CurveKeyPair::new().unwrap().secret_key;
+        let text = super::super::z85_encode(&new).unwrap().into_bytes();
+        let mut with_nul = text.clone();
+        with_nul[20] = 0;
+        assert_eq!(s.set_curve_secretkey(&with_nul), Err(Error::EINVAL));
+        assert_eq!(s.curve_secretkey().unwrap(), old, "NUL: unchanged");
+        let mut bad_char = text.clone();
+        bad_char[30] = b'"';
+        assert_eq!(s.set_curve_secretkey(&bad_char), Err(Error::EINVAL));
+        assert_eq!(
+            s.curve_secretkey().unwrap(),
+            old,
+            "bad character: unchanged"
+        );
+        let mut unterminated = text.clone();
+        unterminated.push(b'x');
+        assert_eq!(s.set_curve_secretkey(&unterminated), Err(Error::EINVAL));
+        // The good forms: 40 characters, 41 with the NUL, 32 raw bytes.
+        s.set_curve_secretkey(&text).unwrap();
+        assert_eq!(s.curve_secretkey().unwrap(), new);
+        let mut terminated = text.clone();
+        terminated.push(0);
+        s.set_curve_secretkey(&old).unwrap();
+        s.set_curve_secretkey(&terminated).unwrap();
+        assert_eq!(s.curve_secretkey().unwrap(), new);
+        assert_eq!(s.set_curve_serverkey(&[1; 31]), Err(Error::EINVAL));
     }
 }

@@ -10,120 +10,16 @@ use std::ptr::NonNull;
 use calloop_zmq_sys as sys;
 
 use super::context::Context;
+use super::endpoint::{Refusal, check};
 use super::error::{Error, Result};
 use super::frame::Frame;
+use super::socket_type::SocketType;
 
 /// Send and receive flag: do not wait (`ZMQ_DONTWAIT`); an operation that
 /// would wait fails with [`Error::EAGAIN`] instead.
 pub const DONTWAIT: i32 = sys::ZMQ_DONTWAIT;
 /// Send flag: more frames of the same message follow (`ZMQ_SNDMORE`).
 pub const SNDMORE: i32 = sys::ZMQ_SNDMORE;
-
-/// The twelve classic ZeroMQ socket types (zmq_socket(3)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SocketType {
-    /// `ZMQ_PAIR`: one exclusive peer, both directions.
-    Pair,
-    /// `ZMQ_PUB`: publishes to subscribers; never receives; drops at HWM.
-    Pub,
-    /// `ZMQ_SUB`: receives what it subscribed to; never sends.
-    Sub,
-    /// `ZMQ_REQ`: strict send, receive, send ... with one REP/ROUTER.
-    Req,
-    /// `ZMQ_REP`: strict receive, send, receive ... answering REQ/DEALER.
-    Rep,
-    /// `ZMQ_DEALER`: round-robin out, fair-queued in, no envelope rules.
-    Dealer,
-    /// `ZMQ_ROUTER`: addresses peers by routing id (the first frame).
-    Router,
-    /// `ZMQ_PULL`: receives from PUSH peers; never sends.
-    Pull,
-    /// `ZMQ_PUSH`: round-robin to PULL peers; never receives.
-    Push,
-    /// `ZMQ_XPUB`: PUB that also receives subscription messages.
-    Xpub,
-    /// `ZMQ_XSUB`: SUB that subscribes by sending messages.
-    Xsub,
-    /// `ZMQ_STREAM`: raw TCP, each message prefixed by a connection id.
-    Stream,
-}
-
-impl SocketType {
-    /// Every classic type, in libzmq's numbering order.
-    pub const ALL: [SocketType; 12] = [
-        SocketType::Pair,
-        SocketType::Pub,
-        SocketType::Sub,
-        SocketType::Req,
-        SocketType::Rep,
-        SocketType::Dealer,
-        SocketType::Router,
-        SocketType::Pull,
-        SocketType::Push,
-        SocketType::Xpub,
-        SocketType::Xsub,
-        SocketType::Stream,
-    ];
-
-    /// libzmq's number for the type (`ZMQ_PUSH` ...).
-    pub fn to_raw(self) -> i32 {
-        match self {
-            SocketType::Pair => sys::ZMQ_PAIR,
-            SocketType::Pub => sys::ZMQ_PUB,
-            SocketType::Sub => sys::ZMQ_SUB,
-            SocketType::Req => sys::ZMQ_REQ,
-            SocketType::Rep => sys::ZMQ_REP,
-            SocketType::Dealer => sys::ZMQ_DEALER,
-            SocketType::Router => sys::ZMQ_ROUTER,
-            SocketType::Pull => sys::ZMQ_PULL,
-            SocketType::Push => sys::ZMQ_PUSH,
-            SocketType::Xpub => sys::ZMQ_XPUB,
-            SocketType::Xsub => sys::ZMQ_XSUB,
-            SocketType::Stream => sys::ZMQ_STREAM,
-        }
-    }
-
-    /// The type for libzmq's number, or `None` for draft or unknown types.
-    pub fn from_raw(raw: i32) -> Option<SocketType> {
-        SocketType::ALL.into_iter().find(|t| t.to_raw() == raw)
-    }
-
-    /// The type's name as libzmq writes it (`"PUSH"`), which is also what
-    /// peers see in the `Socket-Type` metadata.
-    pub fn name(self) -> &'static str {
-        match self {
-            SocketType::Pair => "PAIR",
-            SocketType::Pub => "PUB",
-            SocketType::Sub => "SUB",
-            SocketType::Req => "REQ",
-            SocketType::Rep => "REP",
-            SocketType::Dealer => "DEALER",
-            SocketType::Router => "ROUTER",
-            SocketType::Pull => "PULL",
-            SocketType::Push => "PUSH",
-            SocketType::Xpub => "XPUB",
-            SocketType::Xsub => "XSUB",
-            SocketType::Stream => "STREAM",
-        }
-    }
-
-    /// False for the types that never send (SUB, PULL).
-    pub fn can_send(self) -> bool {
-        !matches!(self, SocketType::Sub | SocketType::Pull)
-    }
-
-    /// False for the types that never receive (PUB, PUSH).
-    pub fn can_recv(self) -> bool {
-        !matches!(self, SocketType::Pub | SocketType::Push)
-    }
-}
-
-impl fmt::Display for SocketType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// Readiness flags, as `zmq_poll` and `ZMQ_EVENTS` report them.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -230,10 +126,31 @@ pub struct EndpointError {
     op: &'static str,
     endpoint: String,
     error: Option<Error>,
+    /// What is wrong with the endpoint, when it was refused before libzmq
+    /// saw it.
+    detail: Option<&'static str>,
 }
 
 impl EndpointError {
-    /// `"bind"`, `"connect"`, `"unbind"` or `"disconnect"`.
+    pub(super) fn new(op: &'static str, endpoint: &str, error: Option<Error>) -> EndpointError {
+        EndpointError {
+            op,
+            endpoint: endpoint.to_owned(),
+            error,
+            detail: None,
+        }
+    }
+
+    /// The endpoint refused before libzmq saw it (`endpoint::check`).
+    pub(super) fn refused(op: &'static str, endpoint: &str, (error, detail): Refusal) -> Self {
+        EndpointError {
+            detail: Some(detail),
+            ..EndpointError::new(op, endpoint, Some(error))
+        }
+    }
+
+    /// `"bind"`, `"connect"`, `"unbind"`, `"disconnect"` (or
+    /// `"connect_peer"`).
     pub fn op(&self) -> &'static str {
         self.op
     }
@@ -243,8 +160,10 @@ impl EndpointError {
         &self.endpoint
     }
 
-    /// What libzmq said; `None` when the endpoint never reached libzmq
-    /// because it contains a NUL byte.
+    /// What libzmq said, or would have said: `EINVAL` for a `tcp://` or
+    /// `udp://` port that is not `*` or 0 to 65535 and `EADDRINUSE` for an
+    /// `ipc://` path a live socket listens on (refused before libzmq, see
+    /// `Display`); `None` when the endpoint contains a NUL byte.
     pub fn zmq_error(&self) -> Option<Error> {
         self.error
     }
@@ -252,9 +171,12 @@ impl EndpointError {
 
 impl fmt::Display for EndpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.error {
-            Some(e) => write!(f, "{} {:?} failed: {e}", self.op, self.endpoint),
-            None => write!(
+        match (self.error, self.detail) {
+            (Some(e), Some(detail)) => {
+                write!(f, "{} {:?} failed: {detail}: {e}", self.op, self.endpoint)
+            }
+            (Some(e), None) => write!(f, "{} {:?} failed: {e}", self.op, self.endpoint),
+            (None, _) => write!(
                 f,
                 "{} {:?} failed: endpoint contains a NUL byte",
                 self.op, self.endpoint
@@ -280,6 +202,12 @@ type EndpointFn = unsafe extern "C" fn(*mut c_void, *const std::ffi::c_char) -> 
 
 impl Socket {
     pub(super) fn new(ctx: Context, kind: SocketType) -> Result<Socket> {
+        // A libzmq without drafts would refuse the type with EINVAL; say
+        // what is missing instead.
+        #[cfg(feature = "draft")]
+        if kind.is_draft() && sys::draft_api().is_none() {
+            return Err(Error::ENOTSUP);
+        }
         // SAFETY: the context pointer is live (we hold a clone); libzmq
         // returns null on failure.
         let raw = unsafe { sys::zmq_socket(ctx.as_ptr(), kind.to_raw()) };
@@ -315,6 +243,12 @@ impl Socket {
     }
 
     /// The libzmq socket pointer, for the libzmq calls in this module tree.
+    ///
+    /// The calls through it are sound because each happens either on the
+    /// one thread that has the `Socket` (it is `!Sync`) or, through a
+    /// `ThreadSafeSocket` (feature `draft`), on a socket of a thread-safe
+    /// type, whose every call libzmq serialises with the socket's lock.
+    /// "Callable here" in the SAFETY comments means this.
     #[inline]
     pub(crate) fn as_ptr(&self) -> *mut c_void {
         self.raw.as_ptr()
@@ -326,14 +260,11 @@ impl Socket {
         f: EndpointFn,
         endpoint: &str,
     ) -> Result<(), EndpointError> {
-        let fail = |error| EndpointError {
-            op,
-            endpoint: endpoint.to_owned(),
-            error,
-        };
+        let fail = |error| EndpointError::new(op, endpoint, error);
         let c_endpoint = CString::new(endpoint).map_err(|_| fail(None))?;
-        // SAFETY: the socket pointer is live and used from this thread only
-        // (`!Sync`); the endpoint is a NUL-terminated string that outlives
+        check(op, endpoint).map_err(|refusal| EndpointError::refused(op, endpoint, refusal))?;
+        // SAFETY: the socket pointer is live and callable here (see
+        // `as_ptr`); the endpoint is a NUL-terminated string that outlives
         // the call.
         let rc = unsafe { f(self.as_ptr(), c_endpoint.as_ptr()) };
         if rc == 0 {
@@ -371,9 +302,8 @@ impl Socket {
     #[inline]
     pub fn send_frame(&self, frame: &mut Frame, flags: i32) -> Result<usize> {
         // SAFETY: the frame is an initialised message; the socket is live
-        // and used from this thread only (`Socket` is not `Sync`). libzmq
-        // empties the message on success and leaves it unchanged on failure
-        // (zmq_msg_send(3)).
+        // and callable here (see `as_ptr`). libzmq empties the message on
+        // success and leaves it unchanged on failure (zmq_msg_send(3)).
         let rc = unsafe { sys::zmq_msg_send(frame.as_mut_ptr(), self.as_ptr(), flags) };
         byte_count(rc)
     }
@@ -387,7 +317,7 @@ impl Socket {
     pub fn recv_into(&self, frame: &mut Frame, flags: i32) -> Result<usize> {
         // SAFETY: the frame is an initialised message, whose old content
         // libzmq releases first (zmq_msg_recv(3)); the socket is live and
-        // used from this thread only.
+        // callable here (see `as_ptr`).
         let rc = unsafe { sys::zmq_msg_recv(frame.as_mut_ptr(), self.as_ptr(), flags) };
         byte_count(rc)
     }
@@ -473,7 +403,8 @@ impl Socket {
     pub fn monitor(&self, endpoint: &str, events: u32) -> Result<()> {
         let endpoint = CString::new(endpoint).map_err(|_| Error::EINVAL)?;
         let events = c_int::try_from(events).map_err(|_| Error::EINVAL)?;
-        // SAFETY: live socket, NUL-terminated endpoint that outlives the call.
+        // SAFETY: live socket, callable here (see `as_ptr`); NUL-terminated
+        // endpoint that outlives the call.
         let rc = unsafe { sys::zmq_socket_monitor(self.as_ptr(), endpoint.as_ptr(), events) };
         if rc == 0 { Ok(()) } else { Err(Error::last()) }
     }
@@ -481,7 +412,8 @@ impl Socket {
     /// Stops a [`monitor`](Self::monitor) (`zmq_socket_monitor` with a null
     /// endpoint); libzmq then sends `MONITOR_STOPPED`.
     pub fn stop_monitor(&self) -> Result<()> {
-        // SAFETY: live socket; a null endpoint is documented to stop it.
+        // SAFETY: live socket, callable here (see `as_ptr`); a null
+        // endpoint is documented to stop it.
         let rc = unsafe { sys::zmq_socket_monitor(self.as_ptr(), std::ptr::null(), 0) };
         if rc == 0 { Ok(()) } else { Err(Error::last()) }
     }
@@ -531,8 +463,8 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<usize> {
     let raw = items.as_mut_ptr().cast::<sys::zmq_pollitem_t>();
     let rc = loop {
         // SAFETY: `raw` points to `count` initialised items whose sockets
-        // are live (each `PollItem` borrows its socket); zmq_poll writes only
-        // their `revents`.
+        // are live (each `PollItem` borrows its socket) and callable here
+        // (see `Socket::as_ptr`); zmq_poll writes only their `revents`.
         let rc = unsafe { sys::zmq_poll(raw, count, timeout) };
         if rc >= 0 || Error::last() != Error::EINTR {
             break rc;
