@@ -107,7 +107,11 @@ pub fn executor<T: 'static>() -> Result<(Executor<T>, Scheduler<T>), Error> {
         panicked: Cell::new(0),
     });
     let weak: Weak<dyn Turn> = Rc::downgrade(&(local.clone() as Rc<dyn Turn>));
-    EXECUTORS.with(|all| all.borrow_mut().push(weak));
+    EXECUTORS.with(|all| {
+        let mut all = all.borrow_mut();
+        all.retain(|executor| executor.strong_count() > 0);
+        all.push(weak);
+    });
     Ok((
         Executor {
             local: local.clone(),
