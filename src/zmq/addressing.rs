@@ -87,6 +87,12 @@ impl Frame {
     /// [`set_group`](Self::set_group) (`zmq_msg_group`). `None` when it has
     /// none, or it is not UTF-8.
     pub fn group(&self) -> Option<&str> {
+        let group = self.group_bytes()?.to_str().ok()?;
+        (!group.is_empty()).then_some(group)
+    }
+
+    /// The group as libzmq keeps it, whatever its bytes.
+    fn group_bytes(&self) -> Option<&CStr> {
         let api = api().ok()?;
         // SAFETY: initialised message; zmq_msg_group only reads it and
         // returns a pointer to the NUL-terminated group inside the message
@@ -97,8 +103,7 @@ impl Frame {
             return None;
         }
         // SAFETY: as above.
-        let group = unsafe { CStr::from_ptr(group) }.to_str().ok()?;
-        (!group.is_empty()).then_some(group)
+        Some(unsafe { CStr::from_ptr(group) })
     }
 
     /// Sets the group a RADIO socket sends the frame to
@@ -108,7 +113,7 @@ impl Frame {
     pub fn set_group(&mut self, group: &str) -> Result<()> {
         let api = api()?;
         let name = group_name(group)?;
-        if self.group().is_some_and(|old| old.len() > 14) {
+        if self.group_bytes().is_some_and(|old| old.count_bytes() > 14) {
             // libzmq keeps a group of more than 14 bytes in a block of its
             // own, which setting another group would leak (`msg_t::set_group`
             // does not release it). Start from a fresh frame instead: a copy

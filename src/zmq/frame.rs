@@ -54,7 +54,8 @@ pub struct Frame {
 // or a `Send` owner handed over in `from_owner`) may be freed on any thread.
 unsafe impl Send for Frame {}
 // SAFETY: every `&self` method only reads the message (size, data, more,
-// metadata); none of them writes to it.
+// metadata, and with `draft` routing id and group); none of them writes to
+// it.
 unsafe impl Sync for Frame {}
 
 impl Frame {

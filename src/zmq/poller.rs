@@ -110,7 +110,9 @@ impl Poller {
     }
 
     /// Starts watching `socket` for `events` (`zmq_poller_add`); `token`
-    /// comes back in [`Ready`]. `EINVAL` if it is already here.
+    /// comes back in [`Ready`]. `EINVAL` if it is already here. A SERVER or
+    /// PEER is always ready for `POLLOUT` (whether a send fits depends on
+    /// the routing id, which libzmq cannot know in advance).
     pub fn add(
         &mut self,
         socket: &ThreadSafeSocket,
