@@ -48,12 +48,13 @@
 //! The loop is woken once per batch: the first message queued after the loop
 //! last took the queue pings it, later ones ride along.
 
+#[cfg(all(test, loom))]
+mod loom_models;
 mod queue;
 mod sender;
 pub(crate) mod waiters;
 
 use std::collections::VecDeque;
-use std::thread;
 use std::time::Duration;
 
 use calloop::ping::Ping;
@@ -61,7 +62,7 @@ use calloop::ping::Ping;
 use crate::error::SendError;
 use crate::message::Multipart;
 use crate::stats::{Counters, Stats};
-use crate::sync::{Arc, Ordering};
+use crate::sync::{Arc, Ordering, current_thread};
 use crate::zmq;
 
 use queue::{Queue, Refusal, Shared};
@@ -121,7 +122,7 @@ impl Outbox {
     /// Remembers which thread runs the loop, so a blocking send from it can
     /// be refused instead of deadlocking.
     pub(crate) fn set_loop_thread(&self) {
-        self.shared.lock().loop_thread = Some(thread::current().id());
+        self.shared.lock().loop_thread = Some(current_thread().id());
     }
 
     /// Messages the loop holds for sending.

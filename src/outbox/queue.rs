@@ -2,14 +2,13 @@
 //! queue, the loop's count, and the one admission rule for both.
 
 use std::collections::VecDeque;
-use std::thread::ThreadId;
 use std::time::Duration;
 
 use calloop::ping::Ping;
 
 use crate::message::Multipart;
 use crate::stats::Counters;
-use crate::sync::{Arc, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering, ThreadId};
 
 use super::waiters::WaitList;
 
@@ -28,7 +27,8 @@ pub(super) struct Shared {
     pub(super) room: Condvar,
     ping: Ping,
     pub(super) capacity: usize,
-    pub(super) counters: Arc<Counters>,
+    /// Plain std atomics, also under loom: statistics no model relies on.
+    pub(super) counters: std::sync::Arc<Counters>,
     /// Set with `Queue::close_request`, so the loop checks for a request
     /// without taking the lock every dispatch.
     pub(super) close_asked: AtomicBool,
@@ -36,6 +36,12 @@ pub(super) struct Shared {
     /// thread learns whether senders' messages or places are ahead without
     /// taking the lock (the async socket's send asks before every message).
     pub(super) ahead: AtomicUsize,
+    /// What the ping's eventfd is to the real loop, made visible to loom
+    /// (which does not model the eventfd write): every ping also notifies
+    /// it, and a model's loop thread waits on it where the real loop sleeps
+    /// in `epoll`, so a lost wake-up shows up as a deadlock.
+    #[cfg(loom)]
+    pub(super) loop_wake: loom::sync::Notify,
 }
 
 pub(super) struct Queue {
@@ -91,9 +97,11 @@ impl Shared {
             room: Condvar::new(),
             ping,
             capacity,
-            counters: Arc::new(Counters::default()),
+            counters: std::sync::Arc::new(Counters::default()),
             close_asked: AtomicBool::new(false),
             ahead: AtomicUsize::new(0),
+            #[cfg(loom)]
+            loop_wake: loom::sync::Notify::new(),
         }
     }
 
@@ -102,7 +110,31 @@ impl Shared {
         // A panic while holding this lock leaves the queue consistent (every
         // update is a single push, swap or assignment), so a poisoned lock is
         // still usable.
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+        let q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        // Under loom, every critical section is checked by the next one (and
+        // the models check the last): the bound held when the lock was let go.
+        #[cfg(loom)]
+        self.check(&q);
+        q
+    }
+
+    /// The invariants every critical section leaves behind: at most
+    /// `capacity` places taken, and `ahead` telling the truth.
+    #[cfg(loom)]
+    pub(super) fn check(&self, q: &Queue) {
+        assert!(
+            q.depth() <= self.capacity,
+            "bound broken: {} queued + {} held by the loop + {} reserved > capacity {}",
+            q.items.len(),
+            q.held,
+            q.reserved,
+            self.capacity
+        );
+        assert_eq!(
+            self.ahead.load(Ordering::Relaxed),
+            q.items.len() + q.reserved,
+            "`ahead` is not what is queued and reserved"
+        );
     }
 
     /// The one admission rule, for every way into the outbox (a sender's
@@ -128,6 +160,8 @@ impl Shared {
             // the "one ping per batch" bookkeeping exact and costs one syscall
             // per batch, not per message.
             self.ping.ping();
+            #[cfg(loom)]
+            self.loop_wake.notify();
             Counters::bump(&self.counters.outbox_wakeups, 1);
         }
     }
@@ -135,6 +169,8 @@ impl Shared {
     /// Wakes the loop whatever is pending (a resume or close it must see).
     pub(super) fn ping(&self) {
         self.ping.ping();
+        #[cfg(loom)]
+        self.loop_wake.notify();
     }
 
     /// Publishes the depth after a change, and the peak with it. Called

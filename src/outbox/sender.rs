@@ -4,13 +4,12 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, SendError};
 use crate::message::Multipart;
 use crate::stats::{Counters, Stats};
-use crate::sync::{Arc, MutexGuard, Ordering};
+use crate::sync::{Arc, MutexGuard, Ordering, current_thread};
 
 use super::queue::{Queue, Refusal, Shared};
 
@@ -79,7 +78,7 @@ impl Sender {
                 Err(Refusal::Closed) => return Err(SendError::Closed(msg)),
                 Err(Refusal::Full) => {}
             }
-            if q.loop_thread == Some(thread::current().id()) {
+            if q.loop_thread == Some(current_thread().id()) {
                 return Err(SendError::WouldDeadlock(msg));
             }
             if expired(deadline) {
@@ -130,7 +129,7 @@ impl Sender {
             if q.depth() == 0 || q.ended {
                 return Ok(());
             }
-            if q.loop_thread == Some(thread::current().id()) {
+            if q.loop_thread == Some(current_thread().id()) {
                 return Err(Error::InvalidArgument(
                     "Sender::flush called on the event loop's thread, which must keep running \
                      to drain the outbox; use ZmqSource::flush instead"
