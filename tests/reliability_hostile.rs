@@ -12,6 +12,7 @@
 //!
 //! `HOSTILE_SKIP=noise,cut,http,over` leaves attacks out, for diagnosis.
 
+mod reliability_hostile_wire;
 mod support;
 
 use std::io::{Read, Write};
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::{Event, Multipart, Sender, ZmqSource, zmq};
+use reliability_hostile_wire::{closed_by_server, greeting, noise, oversized, raw, ready};
 use support::WAIT;
 
 const MAX_MSG: i64 = 1024;
@@ -52,82 +54,6 @@ fn peer_type(t: zmq::SocketType) -> zmq::SocketType {
         zmq::SocketType::Stream => unreachable!("STREAM peers are plain TCP"),
         other => unreachable!("no peer type for {other}"),
     }
-}
-
-/// A deterministic byte stream (xorshift64).
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-/// A ZMTP 3.0 greeting for the NULL mechanism.
-fn greeting() -> Vec<u8> {
-    let mut g = vec![0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 0];
-    let mut mech = b"NULL".to_vec();
-    mech.resize(20, 0);
-    g.extend_from_slice(&mech);
-    g.push(0);
-    g.extend_from_slice(&[0; 31]);
-    g
-}
-
-/// A READY command announcing `socket_type`.
-fn ready(socket_type: &str) -> Vec<u8> {
-    let mut body = vec![5];
-    body.extend_from_slice(b"READY");
-    body.push(11);
-    body.extend_from_slice(b"Socket-Type");
-    body.extend_from_slice(&(socket_type.len() as u32).to_be_bytes());
-    body.extend_from_slice(socket_type.as_bytes());
-    let mut frame = vec![0x04, body.len() as u8];
-    frame.extend_from_slice(&body);
-    frame
-}
-
-/// A long frame header claiming `size` bytes (flags 0x02 message, 0x06
-/// command), followed by a little of the claimed body.
-fn oversized(flags: u8, size: u64) -> Vec<u8> {
-    let mut f = vec![flags];
-    f.extend_from_slice(&size.to_be_bytes());
-    f.extend_from_slice(&noise(7, 512));
-    f
-}
-
-/// Opens a raw connection; errors are part of the attack's outcome, not
-/// failures of the test, except for the connect itself.
-fn raw(addr: &str) -> TcpStream {
-    let s = TcpStream::connect(addr).expect("raw connect");
-    s.set_read_timeout(Some(Duration::from_millis(200))).ok();
-    s
-}
-
-/// True once the server has closed `stream` (EOF or reset) within `WAIT`.
-fn closed_by_server(stream: &mut TcpStream) -> bool {
-    let deadline = Instant::now() + WAIT;
-    let mut buf = [0u8; 4096];
-    while Instant::now() < deadline {
-        match stream.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => continue,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                continue;
-            }
-            Err(_) => return true,
-        }
-    }
-    false
 }
 
 struct Harness {

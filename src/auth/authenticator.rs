@@ -248,6 +248,19 @@ fn answer(config: &AuthConfig, msg: Multipart) -> (Multipart, Decision) {
     (reply, decision)
 }
 
+/// Entry point for the ZAP fuzz target (`fuzz/`): what the authenticator
+/// answers to one message from its socket. Not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{AuthConfig, Decision, Multipart};
+
+    /// The reply the authenticator sends for `msg` (routing id first, as
+    /// its ROUTER socket receives it) and the decision it reports.
+    pub fn answer(config: &AuthConfig, msg: Multipart) -> (Multipart, Decision) {
+        super::answer(config, msg)
+    }
+}
+
 fn log(decision: &Decision) {
     let Decision {
         status,

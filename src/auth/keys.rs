@@ -126,12 +126,7 @@ impl PublicKey {
     /// secret file).
     pub fn load(path: impl AsRef<Path>) -> Result<Self, AuthError> {
         let path = path.as_ref();
-        let text = read_key_file(path)?;
-        let z85 = key_file_field(&text, "public-key").ok_or_else(|| AuthError::KeyFile {
-            path: path.into(),
-            reason: "no public-key line".into(),
-        })?;
-        Self::from_z85(z85)
+        public_from_key_text(&read_key_file(path)?, path)
     }
 }
 
@@ -284,20 +279,10 @@ impl KeyPair {
     /// format. Share the `.pub` file, never the other.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), AuthError> {
         let path = path.as_ref();
-        let secret_text = format!(
-            "#   ZeroMQ CURVE **secret** certificate (calloop-zmq). DO NOT share this file.\n\
-             metadata\ncurve\n    public-key = \"{}\"\n    secret-key = \"{}\"\n",
-            self.public,
-            self.secret.to_z85()
-        );
+        let (secret_text, public_text) = key_file_texts(self);
         write_key_file(path, &secret_text, 0o600)?;
         let mut public_path = path.as_os_str().to_owned();
         public_path.push(".pub");
-        let public_text = format!(
-            "#   ZeroMQ CURVE public certificate (calloop-zmq)\n\
-             metadata\ncurve\n    public-key = \"{}\"\n",
-            self.public
-        );
         write_key_file(Path::new(&public_path), &public_text, 0o644)
     }
 
@@ -305,14 +290,70 @@ impl KeyPair {
     /// (the secret file).
     pub fn load(path: impl AsRef<Path>) -> Result<Self, AuthError> {
         let path = path.as_ref();
-        let text = read_key_file(path)?;
-        let field = |name: &str| {
-            key_file_field(&text, name).ok_or_else(|| AuthError::KeyFile {
-                path: path.into(),
-                reason: format!("no {name} line (is this the public file?)"),
-            })
-        };
-        Self::from_z85(field("public-key")?, field("secret-key")?)
+        pair_from_key_text(&read_key_file(path)?, path)
+    }
+}
+
+/// The two files [`KeyPair::save`] writes: the secret one (both keys) and
+/// the public one.
+fn key_file_texts(pair: &KeyPair) -> (String, String) {
+    let secret_text = format!(
+        "#   ZeroMQ CURVE **secret** certificate (calloop-zmq). DO NOT share this file.\n\
+         metadata\ncurve\n    public-key = \"{}\"\n    secret-key = \"{}\"\n",
+        pair.public,
+        pair.secret.to_z85()
+    );
+    let public_text = format!(
+        "#   ZeroMQ CURVE public certificate (calloop-zmq)\n\
+         metadata\ncurve\n    public-key = \"{}\"\n",
+        pair.public
+    );
+    (secret_text, public_text)
+}
+
+/// [`PublicKey::load`] once the file is read; `path` only names it in errors.
+fn public_from_key_text(text: &str, path: &Path) -> Result<PublicKey, AuthError> {
+    let z85 = key_file_field(text, "public-key").ok_or_else(|| AuthError::KeyFile {
+        path: path.into(),
+        reason: "no public-key line".into(),
+    })?;
+    PublicKey::from_z85(z85)
+}
+
+/// [`KeyPair::load`] once the file is read; `path` only names it in errors.
+fn pair_from_key_text(text: &str, path: &Path) -> Result<KeyPair, AuthError> {
+    let field = |name: &str| {
+        key_file_field(text, name).ok_or_else(|| AuthError::KeyFile {
+            path: path.into(),
+            reason: format!("no {name} line (is this the public file?)"),
+        })
+    };
+    KeyPair::from_z85(field("public-key")?, field("secret-key")?)
+}
+
+/// Entry points for the fuzz targets (`fuzz/`): the key-file parsers
+/// without the file system. Not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::path::Path;
+
+    use super::{AuthError, KeyPair, PublicKey};
+
+    /// What [`PublicKey::load`] and [`KeyPair::load`] make of a file that
+    /// holds `text`.
+    pub fn parse_key_file(
+        text: &str,
+    ) -> (Result<PublicKey, AuthError>, Result<KeyPair, AuthError>) {
+        let path = Path::new("<fuzz input>");
+        (
+            super::public_from_key_text(text, path),
+            super::pair_from_key_text(text, path),
+        )
+    }
+
+    /// The secret and public file texts [`KeyPair::save`] writes.
+    pub fn key_file_texts(pair: &KeyPair) -> (String, String) {
+        super::key_file_texts(pair)
     }
 }
 
@@ -395,6 +436,18 @@ mod tests {
         let other = KeyPair::generate().unwrap();
         let err = KeyPair::from_z85(&other.public().to_z85(), SECRET).unwrap_err();
         assert!(err.to_string().contains("does not belong"), "{err}");
+    }
+
+    #[test]
+    fn saved_texts_parse_back_without_files() {
+        let pair = KeyPair::from_z85(PUBLIC, SECRET).unwrap();
+        let (secret_text, public_text) = fuzzing::key_file_texts(&pair);
+        let (public, again) = fuzzing::parse_key_file(&secret_text);
+        assert_eq!(public.unwrap().to_z85(), PUBLIC);
+        assert_eq!(again.unwrap().secret().to_z85(), SECRET);
+        let (public, no_pair) = fuzzing::parse_key_file(&public_text);
+        assert_eq!(public.unwrap().to_z85(), PUBLIC);
+        assert!(no_pair.unwrap_err().to_string().contains("secret-key"));
     }
 
     #[test]

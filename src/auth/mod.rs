@@ -84,3 +84,12 @@ pub use error::AuthError;
 pub use keys::{KeyPair, PublicKey, SecretKey, curve_available, require_curve};
 pub use policy::{ANY_DOMAIN, AuthConfig, Identity};
 pub use zap::ZAP_ENDPOINT;
+
+/// Entry points for the fuzz targets in `fuzz/`: the parsers that take
+/// bytes from outside, without sockets or files. Hidden and not part of the
+/// API; they may change in any release.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::authenticator::fuzzing::answer;
+    pub use super::keys::fuzzing::{key_file_texts, parse_key_file};
+}
