@@ -50,6 +50,8 @@
 //! ```
 //!
 //! ## Where things are
+//! - [`guide`]: one chapter per task (PUB/SUB, ROUTER/DEALER, threads,
+//!   back-pressure, shutdown, async, CURVE, the monitor, migrating).
 //! - [`ZmqSource`]: the event source; [`SocketHandle`]: what the callback
 //!   acts through; [`Event`]: what it receives.
 //! - [`Sender`]: the thread-safe outbox handle; [`Sender::reserve`] is its
@@ -81,6 +83,7 @@ pub mod async_socket;
 pub mod auth;
 mod error;
 pub mod executor;
+pub mod guide;
 mod message;
 #[cfg(feature = "monitor")]
 pub mod monitor;
