@@ -1,6 +1,7 @@
 //! calloop-zmq side by side with blocking calls on its own libzmq binding
-//! (`raw`, `calloop_zmq::zmq`), a hand-written `zmq::poll` reactor (`poll`)
-//! and tmq on a current-thread tokio runtime.
+//! (`raw`, `calloop_zmq::zmq`), a hand-written `zmq::poll` reactor (`poll`),
+//! tmq on a current-thread tokio runtime and the pure-Rust ZeroMQ stacks
+//! zmq.rs and rzmq talking to libzmq.
 //!
 //! Run with `cargo bench --bench compare -- [--quick]`. See BENCHMARKS.md for
 //! what each workload does, the options and the figures of a real run.
@@ -10,7 +11,10 @@
 //! tmq links rust-zmq and its own libzmq, which cannot share this binary, so
 //! it is measured by a separate program, benches/tmq-peer, which the runner
 //! builds once per run and starts per measurement (see `compare/tmq.rs` for
-//! how and why it runs both sides of each workload itself).
+//! how and why it runs both sides of each workload itself). zmq.rs and rzmq
+//! are measured the same way, by benches/zeromq-peer and benches/rzmq-peer,
+//! so that their tokio trees stay out of the library's build (see
+//! `compare/pure_rust.rs`; `compare/peer.rs` builds and runs all three).
 //!
 //! `-- --frame-threshold` measures instead where copying an owned buffer
 //! into a frame stops paying off (`compare/frame.rs`).
@@ -24,12 +28,18 @@
 mod common;
 #[path = "compare/frame.rs"]
 mod frame;
+#[path = "compare/peer.rs"]
+mod peer;
+#[path = "compare/pure_rust.rs"]
+mod pure_rust;
 #[path = "compare/recv.rs"]
 mod recv;
 #[path = "compare/rtt.rs"]
 mod rtt;
 #[path = "compare/send.rs"]
 mod send;
+#[path = "compare/sides.rs"]
+mod sides;
 #[path = "compare/timer.rs"]
 mod timer;
 #[path = "compare/tmq.rs"]
@@ -69,6 +79,10 @@ pub enum Variant {
     /// 4.3.4, in the tmq peer process: what the process and the other
     /// libzmq change by themselves.
     RustZmqRaw,
+    /// zmq.rs (`zeromq` 0.7), pure Rust on tokio, in the zeromq peer process.
+    ZmqRs,
+    /// rzmq 0.5, pure Rust on tokio, in the rzmq peer process.
+    Rzmq,
 }
 
 impl Variant {
@@ -84,12 +98,19 @@ impl Variant {
             Variant::CalloopAsync => "calloop-zmq-async",
             Variant::Tmq => "tmq",
             Variant::RustZmqRaw => "rust-zmq-raw",
+            Variant::ZmqRs => "zmq.rs",
+            Variant::Rzmq => "rzmq",
         }
     }
 
     /// Measured by the tmq peer program, not in this process.
     fn in_tmq_peer(self) -> bool {
         matches!(self, Variant::Tmq | Variant::RustZmqRaw)
+    }
+
+    /// Measured by a pure-Rust peer program (`compare/pure_rust.rs`).
+    fn in_rust_peer(self) -> bool {
+        matches!(self, Variant::ZmqRs | Variant::Rzmq)
     }
 }
 
@@ -124,6 +145,8 @@ impl Workload {
                 Variant::CalloopAsync,
                 Variant::Tmq,
                 Variant::RustZmqRaw,
+                Variant::ZmqRs,
+                Variant::Rzmq,
             ],
             Workload::Rtt => &[
                 Variant::Raw,
@@ -132,6 +155,8 @@ impl Workload {
                 Variant::CalloopAsync,
                 Variant::Tmq,
                 Variant::RustZmqRaw,
+                Variant::ZmqRs,
+                Variant::Rzmq,
             ],
             Workload::Send => &[
                 Variant::Raw,
@@ -142,6 +167,8 @@ impl Workload {
                 Variant::CalloopAsync,
                 Variant::Tmq,
                 Variant::RustZmqRaw,
+                Variant::ZmqRs,
+                Variant::Rzmq,
             ],
         }
     }
@@ -179,8 +206,9 @@ const USAGE: &str = "usage: cargo bench --bench compare -- [--quick] [--rounds N
                  size instead (inproc unless transports are named)
   FILTER         run only cells whose workload/transport/size contains it, e.g. recv/tcp/16B
 variants: raw poll calloop-fd calloop-zmq calloop-zmq-in-place calloop-zmq-vec
-  calloop-zmq-handler calloop-zmq-async tmq rust-zmq-raw (tmq and rust-zmq-raw run in benches/tmq-peer,
-  which the runner builds with cargo; if that fails it runs without them)
+  calloop-zmq-handler calloop-zmq-async tmq rust-zmq-raw zmq.rs rzmq (tmq and rust-zmq-raw run in
+  benches/tmq-peer, zmq.rs in benches/zeromq-peer, rzmq in benches/rzmq-peer, which the runner
+  builds with cargo; if a build fails it runs without those variants)
 environment (for diagnosis; published figures use neither):
   COMPARE_STATS=1               print each calloop-zmq source's counters after its run
   COMPARE_BUDGET=N, COMPARE_OUTBOX=N   build the calloop-zmq sources with this budget / outbox capacity";
@@ -315,6 +343,10 @@ struct Row {
     samples: Vec<Sample>,
     /// headline / raw headline, per round.
     ratios: Vec<f64>,
+    /// What the table prints instead of figures when a peer program could
+    /// not measure this cell (`n/a: ...`, `FAILED: ...`); then `samples` and
+    /// `ratios` are empty.
+    note: Option<String>,
 }
 
 struct Cell {
@@ -365,20 +397,40 @@ struct Env<'a> {
     ipc_dir: &'a std::path::Path,
     /// The built tmq peer program, when tmq variants run.
     tmq: Option<&'a tmq::Peer>,
+    /// The built zmq.rs and rzmq peer programs.
+    rust: &'a pure_rust::Peers,
 }
 
-fn measure(workload: Workload, v: Variant, spec: &recv::Spec, env: &Env) -> Sample {
+impl Env<'_> {
+    /// Whether `v` can run: built in, or its peer program was built.
+    fn has(&self, v: Variant) -> bool {
+        if v.in_tmq_peer() {
+            self.tmq.is_some()
+        } else if v.in_rust_peer() {
+            self.rust.program(v).is_some()
+        } else {
+            true
+        }
+    }
+}
+
+/// One sample of `v`; `Err` (only from the pure-Rust peers) is what the
+/// table says instead. Any other failure stops the run.
+fn measure(workload: Workload, v: Variant, spec: &recv::Spec, env: &Env) -> Result<Sample, String> {
     if v.in_tmq_peer() {
         let peer = env
             .tmq
             .expect("tmq variants run only with a built tmq peer");
-        return tmq::measure(peer, v, workload.name(), spec, env.ipc_dir);
+        return Ok(tmq::measure(peer, v, workload.name(), spec, env.ipc_dir));
     }
-    match workload {
+    if let Some(program) = env.rust.program(v) {
+        return pure_rust::measure(program, v, workload.name(), spec, env.ipc_dir);
+    }
+    Ok(match workload {
         Workload::Recv => recv::measure(v, spec, env.ipc_dir),
         Workload::Send => send::measure(v, spec, env.ipc_dir),
         Workload::Rtt => rtt::measure(v, spec, env.ipc_dir),
-    }
+    })
 }
 
 /// Sizes a cell: runs `raw` once with the probe count and scales the count
@@ -391,7 +443,7 @@ fn calibrate(cfg: &Config, workload: Workload, spec: &recv::Spec, env: &Env) -> 
     let secs = cfg.run_secs(workload);
     // Two probes, the faster one counts: one probe that a busy machine
     // slowed down would size every run of the cell far too short.
-    let count = || match measure(workload, Variant::Raw, &probe, env) {
+    let count = || match measure(workload, Variant::Raw, &probe, env).expect("raw measures") {
         Sample::Rate { per_sec, .. } => (per_sec * secs, 1_000.0),
         Sample::Latency { p50, .. } => (secs / p50, 200.0),
     };
@@ -404,7 +456,7 @@ fn run_cell(cfg: &Config, workload: Workload, spec: &recv::Spec, env: &Env) -> C
         .variants()
         .iter()
         .copied()
-        .filter(|&v| cfg.wants_variant(v) && (env.tmq.is_some() || !v.in_tmq_peer()))
+        .filter(|&v| cfg.wants_variant(v) && env.has(v))
         .collect();
     let mut rows: Vec<Row> = variants
         .iter()
@@ -412,17 +464,31 @@ fn run_cell(cfg: &Config, workload: Workload, spec: &recv::Spec, env: &Env) -> C
             variant,
             samples: Vec::new(),
             ratios: Vec::new(),
+            note: None,
         })
         .collect();
-    for _round in 0..cfg.rounds {
+    for round in 0..cfg.rounds {
         let mut raw = f64::NAN;
-        for row in rows.iter_mut() {
-            let sample = measure(workload, row.variant, spec, env);
-            if row.variant == Variant::Raw {
-                raw = sample.headline();
+        // A row with a note is not measured again: its cell says why.
+        for row in rows.iter_mut().filter(|r| r.note.is_none()) {
+            match measure(workload, row.variant, spec, env) {
+                Ok(sample) => {
+                    if row.variant == Variant::Raw {
+                        raw = sample.headline();
+                    }
+                    row.ratios.push(sample.headline() / raw);
+                    row.samples.push(sample);
+                }
+                Err(note) => {
+                    row.note = Some(if round == 0 {
+                        note
+                    } else {
+                        format!("{note} (in round {}; earlier rounds dropped)", round + 1)
+                    });
+                    row.samples.clear();
+                    row.ratios.clear();
+                }
             }
-            row.ratios.push(sample.headline() / raw);
-            row.samples.push(sample);
         }
     }
     Cell {
@@ -442,6 +508,16 @@ fn print_header() {
 
 fn print_cell(cell: &Cell) {
     for row in &cell.rows {
+        if let Some(note) = &row.note {
+            println!(
+                "{:<5} {:<6} {:>4}  {:<20} {note}",
+                cell.workload.name(),
+                cell.transport.name(),
+                size_name(cell.size),
+                row.variant.name(),
+            );
+            continue;
+        }
         let head: Vec<f64> = row.samples.iter().map(Sample::headline).collect();
         let (lo, hi) = min_max(&head);
         let cpu = median(
@@ -501,8 +577,9 @@ fn target(name: &str, value: f64, bound: f64, at_least: bool) -> bool {
 
 /// Median over rounds of `a`'s headline over `b`'s, in the same round.
 fn versus(cell: &Cell, a: Variant, b: Variant) -> Option<f64> {
-    let ours = cell.row(a)?;
-    let theirs = cell.row(b)?;
+    // A row without samples (a peer's note) compares with nothing.
+    let ours = cell.row(a).filter(|r| !r.samples.is_empty())?;
+    let theirs = cell.row(b).filter(|r| !r.samples.is_empty())?;
     let per_round: Vec<f64> = ours
         .samples
         .iter()
@@ -620,6 +697,25 @@ fn print_targets(cells: &[Cell], timers: &[timer::Report], tmq_missing: bool) {
                 }
             }
         }
+        // Issue 20: at least zmq.rs's figure wherever raw libzmq beats it
+        // (rate: higher; rtt: a lower p50). The callback path (calloop-zmq
+        // in recv and rtt, calloop-zmq-handler in send), the `Sender`
+        // (calloop-zmq in send) and async.
+        let rtt = cell.workload == Workload::Rtt;
+        let raw_beats_zmq_rs = versus(cell, Variant::Raw, Variant::ZmqRs)
+            .is_some_and(|x| if rtt { x < 1.0 } else { x > 1.0 });
+        if raw_beats_zmq_rs {
+            for v in [
+                Variant::Calloop,
+                Variant::CalloopHandler,
+                Variant::CalloopAsync,
+            ] {
+                if let Some(x) = versus(cell, v, Variant::ZmqRs) {
+                    let what = format!("{}-vs-{}", name(v), Variant::ZmqRs.name());
+                    tally.count(target(&what, x, 1.0, !rtt));
+                }
+            }
+        }
     }
     for t in timers.iter().filter(|t| t.flooded) {
         tally.count(target(
@@ -637,6 +733,41 @@ fn print_targets(cells: &[Cell], timers: &[timer::Report], tmq_missing: bool) {
     } else {
         println!("targets: {} passed, {} failed", tally.pass, tally.fail);
     }
+}
+
+/// Builds the zmq.rs and rzmq peer programs the cells want; one line per
+/// program for the header (what it is, or why it is not measured).
+fn build_rust_peers(
+    cfg: &Config,
+    cells: &[(Workload, Transport, usize)],
+) -> (pure_rust::Peers, Vec<String>) {
+    let mut peers = pure_rust::Peers::default();
+    let mut notes = Vec::new();
+    for v in [Variant::ZmqRs, Variant::Rzmq] {
+        let wanted =
+            cfg.wants_variant(v) && cells.iter().any(|(w, _, _)| w.variants().contains(&v));
+        if !wanted {
+            continue;
+        }
+        let slot = match v {
+            Variant::ZmqRs => &mut peers.zeromq,
+            _ => &mut peers.rzmq,
+        };
+        match pure_rust::build(v) {
+            Ok(program) => {
+                notes.push(format!("{}: {}, separate process", v.name(), program.about));
+                *slot = Some(program);
+            }
+            Err(e) => {
+                eprintln!("# {}: could not build its peer program: {e}", v.name());
+                notes.push(format!(
+                    "{}: NOT MEASURED, its peer program did not build: {e}",
+                    v.name()
+                ));
+            }
+        }
+    }
+    (peers, notes)
 }
 
 fn main() {
@@ -696,9 +827,11 @@ fn main() {
     } else {
         (None, "tmq: not run".to_owned())
     };
+    let (rust_peers, rust_notes) = build_rust_peers(&cfg, &cells_wanted);
     let env = Env {
         ipc_dir: ipc_dir.path(),
         tmq: tmq_peer.as_ref(),
+        rust: &rust_peers,
     };
     println!(
         "# calloop-zmq compare: {} mode, {} rounds per cell, libzmq {:?}, {} CPUs; {tmq_note}",
@@ -707,6 +840,9 @@ fn main() {
         calloop_zmq::zmq::version(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    for note in rust_notes {
+        println!("# {note}");
+    }
     println!(
         "# rate cells: messages/s; rtt cells: round-trip latency; ratio: to raw in the same round (rtt: lower is better); cpu/msg: process CPU time per message"
     );
@@ -796,8 +932,13 @@ fn main() {
     println!();
     for cell in &cells {
         for row in &cell.rows {
+            // A row without figures: `nan`, then why.
+            let why = row
+                .note
+                .as_ref()
+                .map_or(String::new(), |note| format!(" ({note})"));
             println!(
-                "RATIO {} {} {} {} {:.3}",
+                "RATIO {} {} {} {} {:.3}{why}",
                 cell.workload.name(),
                 cell.transport.name(),
                 size_name(cell.size),

@@ -8,7 +8,6 @@
 //! acknowledged everything (libzmq#4660).
 
 use std::os::fd::{AsFd, BorrowedFd, RawFd};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use calloop_zmq::calloop::generic::Generic;
@@ -17,10 +16,8 @@ use calloop_zmq::{AsyncSocket, Event, ReceiveMode, ZmqSource, zmq};
 
 use crate::Variant;
 use crate::common::Tasks;
-use crate::common::{
-    Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, print_stats, send_static,
-    socket, spawn, wait_for, zmq_builder,
-};
+use crate::common::{Mark, Sample, Site, WAIT, check_deadline, print_stats, socket, zmq_builder};
+use crate::sides::Flood;
 
 /// What one measurement moves.
 #[derive(Clone, Copy)]
@@ -33,25 +30,8 @@ pub struct Spec {
 
 pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Sample {
     let site = Site::new(spec.transport, ipc_dir);
-    let (ep_tx, ep_rx) = mpsc::channel();
-    let (go_tx, go_rx) = mpsc::channel::<()>();
-    let (ack_tx, ack_rx) = mpsc::channel::<()>();
-    let (peer_ctx, bind_ep, data) = (site.peer.clone(), site.bind.clone(), payload(spec.size));
-    let (warmup, count) = (spec.warmup, spec.count);
-    let flood = spawn("recv-flood", move || {
-        let s = socket(&peer_ctx, zmq::SocketType::Push);
-        let _ = ep_tx.send(bind(&s, &bind_ep));
-        for _ in 0..warmup {
-            send_static(&s, data, "flood warm-up");
-        }
-        wait_for(&go_rx, "the go signal");
-        for _ in 0..count {
-            send_static(&s, data, "flood");
-        }
-        wait_for(&ack_rx, "the receiver's acknowledgement");
-    });
-    let ep = wait_for(&ep_rx, "the flood's endpoint");
-    let go = move || go_tx.send(()).expect("the flood thread is gone");
+    let flood = Flood::start(&site, spec.size, spec.warmup, spec.count);
+    let (ep, go) = (flood.side.ep.clone(), flood.go());
     let ctx = &site.variant;
     let sample = match variant {
         Variant::Raw => raw(ctx, &ep, spec, go),
@@ -62,9 +42,9 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
         Variant::CalloopAsync => calloop_async(ctx, &ep, spec, go),
         Variant::CalloopHandler | Variant::CalloopVec => unreachable!("send-only variant"),
         Variant::Tmq | Variant::RustZmqRaw => unreachable!("runs in the tmq peer process"),
+        Variant::ZmqRs | Variant::Rzmq => unreachable!("runs in its own peer process"),
     };
-    let _ = ack_tx.send(());
-    join(flood, "recv flood");
+    flood.finish();
     sample
 }
 

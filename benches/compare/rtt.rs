@@ -12,39 +12,14 @@ use calloop_zmq::{AsyncSocket, Event, zmq};
 
 use crate::Variant;
 use crate::common::Tasks;
-use crate::common::{
-    Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, percentile, send_static, socket,
-    spawn, wait_for, zmq_source,
-};
+use crate::common::{Sample, Site, WAIT, check_deadline, socket, wait_for, zmq_source};
 use crate::recv::{Spec, run_until};
+use crate::sides;
 
 pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Sample {
     let site = Site::new(spec.transport, ipc_dir);
-    let (ep_tx, ep_rx) = mpsc::channel();
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let (peer_ctx, bind_ep, data) = (site.peer.clone(), site.bind.clone(), payload(spec.size));
-    let (warmup, count) = (spec.warmup, spec.count);
-    let client = spawn("rtt-client", move || {
-        let s = socket(&peer_ctx, zmq::SocketType::Req);
-        let _ = ep_tx.send(bind(&s, &bind_ep));
-        let mut reply = zmq::Frame::new();
-        for _ in 0..warmup {
-            send_static(&s, data, "client warm-up");
-            s.recv_into(&mut reply, 0).expect("client: warm-up reply");
-        }
-        let mut rtts = Vec::with_capacity(count);
-        let start = Mark::now();
-        for _ in 0..count {
-            let t = Instant::now();
-            send_static(&s, data, "client");
-            s.recv_into(&mut reply, 0).expect("client: reply");
-            rtts.push(t.elapsed().as_secs_f64());
-        }
-        let end = Mark::now();
-        let _ = done_tx.send(());
-        (rtts, end.cpu.saturating_sub(start.cpu))
-    });
-    let ep = wait_for(&ep_rx, "the client's endpoint");
+    let (client, done_rx) = sides::client(&site, spec.size, spec.warmup, spec.count);
+    let ep = client.ep.clone();
     let total = spec.warmup + spec.count;
     let ctx = &site.variant;
     match variant {
@@ -55,15 +30,10 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
         Variant::CalloopHandler => unreachable!("rtt replies from the handler already"),
         Variant::CalloopVec => unreachable!("send-only variant"),
         Variant::Tmq | Variant::RustZmqRaw => unreachable!("runs in the tmq peer process"),
+        Variant::ZmqRs | Variant::Rzmq => unreachable!("runs in its own peer process"),
         Variant::CalloopFd | Variant::CalloopInPlace => unreachable!("recv-only variant"),
     }
-    let (mut rtts, cpu) = join(client, "rtt client");
-    rtts.sort_by(f64::total_cmp);
-    Sample::Latency {
-        p50: percentile(&rtts, 50.0),
-        p99: percentile(&rtts, 99.0),
-        cpu_per_msg: cpu.as_secs_f64() / spec.count as f64,
-    }
+    client.join().sample()
 }
 
 /// Blocking receive into one reused frame, then send that frame back (which

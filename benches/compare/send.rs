@@ -21,41 +21,16 @@ use calloop_zmq::{AsyncSocket, Multipart, SendError, zmq};
 use crate::Variant;
 use crate::common::Tasks;
 use crate::common::{
-    Mark, Sample, Site, WAIT, bind, check_deadline, join, payload, print_stats, socket, spawn,
-    wait_for, zmq_source,
+    Mark, Sample, Site, WAIT, check_deadline, join, payload, print_stats, socket, spawn, wait_for,
+    zmq_source,
 };
 use crate::recv::Spec;
-
-/// What the PULL thread reports.
-struct Sink {
-    /// The warm-up arrived.
-    warm: mpsc::Receiver<()>,
-    /// The last measured message arrived, at this mark.
-    done: mpsc::Receiver<Mark>,
-}
+use crate::sides::{self, Sink};
 
 pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Sample {
     let site = Site::new(spec.transport, ipc_dir);
-    let (ep_tx, ep_rx) = mpsc::channel();
-    let (warm_tx, warm) = mpsc::channel();
-    let (done_tx, done) = mpsc::channel();
-    let (peer_ctx, bind_ep) = (site.peer.clone(), site.bind.clone());
-    let (warmup, count) = (spec.warmup, spec.count);
-    let pull = spawn("send-sink", move || {
-        let s = socket(&peer_ctx, zmq::SocketType::Pull);
-        let _ = ep_tx.send(bind(&s, &bind_ep));
-        let mut msg = zmq::Frame::new();
-        for _ in 0..warmup {
-            s.recv_into(&mut msg, 0).expect("sink: warm-up recv");
-        }
-        let _ = warm_tx.send(());
-        for _ in 0..count {
-            s.recv_into(&mut msg, 0).expect("sink: recv");
-        }
-        let _ = done_tx.send(Mark::now());
-    });
-    let ep = wait_for(&ep_rx, "the sink's endpoint");
-    let sink = Sink { warm, done };
+    let (pull, sink) = sides::sink(&site, spec.warmup, spec.count);
+    let ep = pull.ep.clone();
     let ctx = &site.variant;
     let (start, end) = match variant {
         Variant::Raw => raw(ctx, &ep, spec, &sink),
@@ -68,8 +43,9 @@ pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Samp
         Variant::CalloopAsync => calloop_async(ctx, &ep, spec, &sink),
         Variant::CalloopFd | Variant::CalloopInPlace => unreachable!("recv-only variant"),
         Variant::Tmq | Variant::RustZmqRaw => unreachable!("runs in the tmq peer process"),
+        Variant::ZmqRs | Variant::Rzmq => unreachable!("runs in its own peer process"),
     };
-    join(pull, "send sink");
+    pull.join();
     Sample::rate(spec.count, start, end)
 }
 

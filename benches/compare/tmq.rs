@@ -38,87 +38,37 @@
 //! own variants ran.
 //!
 //! If the program cannot be built, the runner says so and runs without tmq
-//! figures (the vs-tmq TARGET lines then say SKIP).
+//! figures (the vs-tmq TARGET lines then say SKIP). How peer programs are
+//! built and run is `peer.rs`.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use crate::Variant;
-use crate::common::{Sample, WAIT};
+use crate::common::Sample;
+use crate::peer::{self, Program, Reply};
 use crate::recv::Spec;
 
 /// The built tmq peer program.
 pub struct Peer {
-    exe: PathBuf,
+    program: Program,
     /// What the program reports about its libzmq (`libzmq 4.3.4`).
     pub libzmq: String,
 }
 
-/// benches/tmq-peer's manifest.
-const MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/tmq-peer/Cargo.toml");
-
-/// The target directory this runner was built in: the executable is
-/// `<target>/<profile>/deps/compare-<hash>`. Falls back to
-/// `CARGO_TARGET_DIR`, then to the workspace's `target`.
-fn target_dir() -> PathBuf {
-    let from_exe = std::env::current_exe().ok().and_then(|exe| {
-        let deps = exe.parent()?;
-        (deps.file_name()? == "deps").then(|| deps.parent()?.parent().map(Path::to_path_buf))?
-    });
-    from_exe
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target")))
-}
-
 /// Builds benches/tmq-peer (release profile, its own target directory
-/// `<target>/tmq-peer`) and checks that it runs. Cargo's own output goes to
-/// stderr; the error says what failed.
+/// `<target>/tmq-peer`) and checks that it runs.
 pub fn build() -> Result<Peer, String> {
-    let target = target_dir().join("tmq-peer");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!(
-        "# building the tmq peer: cargo build --release --manifest-path {MANIFEST} --target-dir {} \
-         (the first build compiles libzmq 4.3.4: a few minutes)",
-        target.display()
-    );
-    let status = Command::new(&cargo)
-        .args(["build", "--release", "--quiet", "--manifest-path", MANIFEST])
-        .arg("--target-dir")
-        .arg(&target)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|e| format!("could not run {}: {e}", Path::new(&cargo).display()))?;
-    if !status.success() {
-        return Err(format!(
-            "cargo build of {MANIFEST} failed ({status}; its errors are above)"
-        ));
+    let program = peer::build("tmq-peer", "tmq-peer", "libzmq 4.3.4")?;
+    if !program.about.starts_with("libzmq ") {
+        return Err(format!("tmq-peer version: {:?}", program.about));
     }
-    let exe = target.join("release").join("tmq-peer");
-    let out = Command::new(&exe)
-        .arg("version")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("could not run {}: {e}", exe.display()))?;
-    let libzmq = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    if !out.status.success() || !libzmq.starts_with("libzmq ") {
-        return Err(format!(
-            "{} version: {} {libzmq:?} {}",
-            exe.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(Peer { exe, libzmq })
+    let libzmq = program.about.clone();
+    Ok(Peer { program, libzmq })
 }
 
 /// Runs one measurement of `variant` (`tmq` or `rust-zmq-raw`) in a fresh
 /// child process and returns its sample. Stalls and failures stop the run,
-/// as in every other variant: the child bounds its own waits (30 s each,
-/// then it panics); the runner kills it if it is still running after
-/// several times that.
+/// as in every other variant.
 pub fn measure(
     peer: &Peer,
     variant: Variant,
@@ -129,68 +79,17 @@ pub fn measure(
     let which = match variant {
         Variant::Tmq => "tmq",
         Variant::RustZmqRaw => "raw",
-        v => unreachable!("{v:?} runs in the runner"),
+        v => unreachable!("{v:?} is not measured by the tmq peer"),
     };
-    let mut child = Command::new(&peer.exe)
-        .arg(which)
-        .arg(workload)
-        .arg(spec.transport.name())
-        .arg(spec.size.to_string())
-        .arg(spec.warmup.to_string())
-        .arg(spec.count.to_string())
-        .arg(ipc_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}", peer.exe.display()));
     let what = format!(
         "tmq peer ({which} {workload} {} {})",
         spec.transport.name(),
         spec.size
     );
-    // Polled rather than waited on, so that a stalled child can be killed;
-    // the poll interval does not touch the measurement, which the child
-    // times itself.
-    let deadline = Instant::now() + 4 * WAIT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() > deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{what}: still running after {:?}, killed", 4 * WAIT);
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => panic!("{what}: wait: {e}"),
+    match peer::run(&peer.program, which, workload, spec, ipc_dir) {
+        Reply::Sample(sample) => sample,
+        Reply::Unsupported(why) | Reply::Failed(why) => {
+            panic!("{what} failed: {why} (its message is above)")
         }
-    };
-    let mut out = String::new();
-    if let Some(mut stdout) = child.stdout.take() {
-        let _ = stdout.read_to_string(&mut out);
-    }
-    assert!(
-        status.success(),
-        "{what} failed: {status} (its message is above)"
-    );
-    parse(&out).unwrap_or_else(|| panic!("{what}: no sample in its output {out:?}"))
-}
-
-/// `SAMPLE rate <per_sec> <cpu>` or `SAMPLE latency <p50> <p99> <cpu>`.
-fn parse(out: &str) -> Option<Sample> {
-    let line = out.lines().find_map(|l| l.strip_prefix("SAMPLE "))?;
-    let mut words = line.split_whitespace();
-    let kind = words.next()?;
-    let nums: Vec<f64> = words.map(str::parse).collect::<Result<_, _>>().ok()?;
-    match (kind, nums.as_slice()) {
-        ("rate", &[per_sec, cpu_per_msg]) => Some(Sample::Rate {
-            per_sec,
-            cpu_per_msg,
-        }),
-        ("latency", &[p50, p99, cpu_per_msg]) => Some(Sample::Latency {
-            p50,
-            p99,
-            cpu_per_msg,
-        }),
-        _ => None,
     }
 }
