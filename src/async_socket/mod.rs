@@ -302,6 +302,42 @@ impl AsyncSocket {
         .await
     }
 
+    /// Waits, without blocking the thread, until a send would go straight to
+    /// libzmq: the outbox is empty (nothing the socket pushed back waits in
+    /// it, nothing other senders queued, no place reserved). After the socket
+    /// pushed back, that is when libzmq has taken everything that was
+    /// queued. The async form of
+    /// [`Event::Drained`](crate::Event::Drained): a producer awaits it,
+    /// then sends until a send was queued rather than sent
+    /// ([`queued`](Self::queued) above 0), and awaits it again.
+    ///
+    /// **Cancellation-safe**: it holds nothing. Says
+    /// [`ReserveError::CannotSend`] at once on a socket type that never
+    /// sends (PULL, SUB), and [`ReserveError::Closed`] once the source
+    /// accepts no more messages.
+    pub async fn ready(&self) -> Result<(), ReserveError> {
+        if !self.socket_type.can_send() {
+            return Err(ReserveError::CannotSend(self.socket_type));
+        }
+        loop {
+            if self.sender.is_closed() {
+                return Err(ReserveError::Closed);
+            }
+            if self.sender.is_empty() {
+                return Ok(());
+            }
+            self.flush().await;
+        }
+    }
+
+    /// Messages the loop holds for sending that libzmq has not taken yet:
+    /// above 0 once the socket pushed back on a send, which then waits
+    /// there, whole, for the socket to take it. 0 from inside the source's
+    /// own dispatch, where the source cannot be looked at.
+    pub fn queued(&self) -> usize {
+        self.source.direct().map_or(0, |door| door.held())
+    }
+
     /// Calls `f` with the socket, for options (`set_subscribe`,
     /// `set_sndhwm`, ...), endpoints (`bind`, `connect`, `disconnect`) and
     /// queries while the socket is in the loop. Send and receive through

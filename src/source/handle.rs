@@ -347,6 +347,13 @@ impl SocketHandle {
         self.outbox.held() > 0
     }
 
+    /// Nothing held by the loop, queued by senders or reserved: what
+    /// [`Event::Drained`](crate::Event::Drained) announces. Without the
+    /// lock.
+    pub(super) fn is_empty_for_drained(&self) -> bool {
+        self.outbox.held() == 0 && self.outbox.ahead() == 0
+    }
+
     pub(super) fn is_drained(&self) -> bool {
         self.outbox.is_drained()
     }

@@ -50,6 +50,7 @@ mod builder;
 mod deadline;
 mod direct;
 mod dispatch;
+mod drained;
 mod event;
 mod forward;
 mod handle;
