@@ -15,6 +15,7 @@ use std::rc::Rc;
 
 use crate::error::SendError;
 use crate::message::Multipart;
+use crate::stats::StatsSnapshot;
 use crate::zmq;
 
 use super::dispatch::ZmqSource;
@@ -109,6 +110,12 @@ impl Direct<'_> {
             Err(SendError::Full(msg)) => DirectSend::Queue(msg),
             outcome => DirectSend::Done(outcome),
         }
+    }
+
+    /// The counters, with what this door's sends and receives counted
+    /// published first.
+    pub(crate) fn stats_now(&mut self) -> StatsSnapshot {
+        self.0.io.stats_now()
     }
 
     /// Messages the loop holds for sending.

@@ -412,6 +412,12 @@ impl<R: ReceiveMode> EventSource for ZmqSource<R> {
         let Some(token) = self.wake else {
             return Ok(None);
         };
+        // What the async socket's futures moved since the last dispatch
+        // (straight through the source's door, outside any dispatch) is
+        // published now, once per loop iteration, so a reader on any thread
+        // never waits for a dispatch that may not come. After a dispatch
+        // there is nothing left to publish: eight comparisons.
+        self.io.publish_tally();
         // An ended source gets here only when put back into a loop (through
         // a `Dispatcher`): its dispatch removes it. A failing one reports
         // its error in the dispatch this asks for.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::error::{Error, SendError};
 use crate::message::Multipart;
 use crate::outbox::{Outbox, SendFailure, Sender};
-use crate::stats::{Counters, Stats, Tally};
+use crate::stats::{Counters, Stats, StatsSnapshot, Tally};
 use crate::wire::{self, Outcome};
 use crate::zmq::{self, Frame, PollEvents};
 
@@ -234,7 +234,26 @@ impl SocketHandle {
         self.outbox.stop_accepting();
     }
 
+    /// The source's counters, exact now: first publishes what this handle
+    /// counted since the last publication (sends and receives made outside
+    /// a dispatch, e.g. through [`ZmqSource::handle`](crate::ZmqSource::handle)
+    /// before the source joined a loop), then reads them. Inside the
+    /// source's own callback, the messages received in the batch under way
+    /// ([`StatsSnapshot::messages_in`]) are counted when the batch ends.
+    /// Costs two atomic additions per counter that changed: call it when
+    /// you need the figure, not per message.
+    pub fn stats_now(&mut self) -> StatsSnapshot {
+        self.publish_tally();
+        self.outbox.counters().snapshot()
+    }
+
     // --- for the source ---------------------------------------------------
+
+    /// Publishes what was counted since the last publication (at most one
+    /// atomic addition per counter that changed).
+    pub(super) fn publish_tally(&mut self) {
+        self.outbox.counters().publish(&mut self.tally);
+    }
 
     pub(super) fn sender(&self) -> Sender {
         self.outbox.sender()
@@ -361,7 +380,7 @@ impl SocketHandle {
     /// Publishes the outbox count and this dispatch's tallies.
     pub(super) fn settle(&mut self) {
         self.outbox.settle();
-        self.outbox.counters().publish(&mut self.tally);
+        self.publish_tally();
     }
 
     /// A close asked for by the handler or a sender, with its flush timeout.

@@ -72,7 +72,7 @@ pub use lifecycle::{Closed, Fatal};
 
 use crate::error::{Error, InsertError, Result};
 use crate::outbox::{SendFailure, Sender};
-use crate::stats::Stats;
+use crate::stats::{Stats, StatsSnapshot};
 use crate::zmq;
 
 impl ZmqSource<Owned> {
@@ -96,6 +96,12 @@ impl<R: ReceiveMode> ZmqSource<R> {
     /// The source's counters.
     pub fn stats(&self) -> Stats {
         self.io.stats()
+    }
+
+    /// The source's counters, exact now: what [`handle`](Self::handle)'s
+    /// sends counted is published first (see [`SocketHandle::stats_now`]).
+    pub fn stats_now(&mut self) -> StatsSnapshot {
+        self.io.stats_now()
     }
 
     /// The socket, for options and queries.
