@@ -125,6 +125,60 @@ impl SocketHandle {
         std::mem::take(&mut self.received)
     }
 
+    /// The message of the current in-place event, to change before
+    /// [`send_received`](Self::send_received) sends it back (frames can be
+    /// edited, added or removed through [`Multipart`]'s methods).
+    pub fn received_mut(&mut self) -> &mut Multipart {
+        &mut self.received
+    }
+
+    /// Sends the message of the current in-place event
+    /// ([`received`](Self::received), as changed through
+    /// [`received_mut`](Self::received_mut)) without taking it out of the
+    /// source: the reply of a REP or ROUTER handler in
+    /// [`receive_in_place`](crate::Builder::receive_in_place) mode. A
+    /// one-frame message's frame stays in the source, emptied by libzmq, and
+    /// the next message is received into it, so the frame reuse the mode is
+    /// for goes on. Never blocks.
+    ///
+    /// Otherwise as [`send`](Self::send): queued behind what waits, or when
+    /// the socket pushes back (the message then leaves the source, and the
+    /// next one gets a new frame); handed back on refusal. Refuses with
+    /// `EINVAL` when there is no message (a source that does not receive in
+    /// place, or a message taken or sent whole), handing back an empty one.
+    /// Once sent, a one-frame message reads as one empty frame (kept for the
+    /// next receive): sending it again sends that empty frame.
+    pub fn send_received(&mut self) -> Result<(), SendError> {
+        if self.received.is_empty() {
+            return Err(SendError::Failed {
+                message: Multipart::new(),
+                error: zmq::Error::EINVAL,
+            });
+        }
+        if self.outbox.held() > 0 || self.close_request.is_some() {
+            let msg = self.take_received();
+            return self.outbox.push(msg);
+        }
+        self.needs_check.set(true);
+        let outcome = match (self.socket.as_ref(), self.received.frames_mut()) {
+            (None, _) => Outcome::Fatal(zmq::Error::ENOTSOCK),
+            // The frame stays: libzmq emptied it, and it is received into next.
+            (Some(socket), [frame]) => match send_frame_keeping(socket, frame) {
+                Ok(bytes) => Outcome::Sent(bytes),
+                Err(zmq::Error::EAGAIN) => Outcome::WouldBlock,
+                Err(e) if wire::is_fatal(e) => Outcome::Fatal(e),
+                Err(e) => Outcome::Refused(e),
+            },
+            (Some(socket), _) => wire::send(socket, &mut self.received),
+        };
+        send::count(&mut self.tally, &outcome);
+        if let Outcome::Sent(_) = outcome {
+            return Ok(());
+        }
+        let msg = self.take_received();
+        self.conclude(outcome, msg)
+    }
+
     /// The socket's type.
     pub fn socket_type(&self) -> zmq::SocketType {
         self.socket_type
@@ -160,6 +214,15 @@ impl SocketHandle {
             Err(e) => Outcome::Fatal(e),
         };
         send::count(&mut self.tally, &outcome);
+        self.conclude(outcome, msg)
+    }
+
+    /// What a handler send's outcome means: `msg` (empty once sent) is
+    /// queued when the socket pushed back, or handed back when libzmq
+    /// refused it; an error that ends the socket is kept for the dispatch
+    /// to end the source with.
+    #[inline(always)]
+    fn conclude(&mut self, outcome: Outcome, msg: Multipart) -> Result<(), SendError> {
         match outcome {
             Outcome::Sent(_) => Ok(()),
             Outcome::WouldBlock => self.outbox.push(msg),
@@ -419,6 +482,17 @@ impl Drop for SocketHandle {
     fn drop(&mut self) {
         if let Some(socket) = self.socket.take() {
             close_in_background(socket);
+        }
+    }
+}
+
+/// Sends one frame with `DONTWAIT`, retrying on `EINTR`, leaving the frame
+/// in place: emptied by libzmq on success, untouched on failure.
+fn send_frame_keeping(socket: &zmq::Socket, frame: &mut Frame) -> zmq::Result<usize> {
+    loop {
+        match socket.send_frame(frame, zmq::DONTWAIT) {
+            Err(zmq::Error::EINTR) => continue,
+            other => return other,
         }
     }
 }
