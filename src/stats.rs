@@ -3,8 +3,8 @@
 //! Get a [`Stats`] handle from [`ZmqSource::stats`](crate::ZmqSource::stats)
 //! or [`Sender::stats`](crate::Sender::stats) and call
 //! [`snapshot`](Stats::snapshot) from any thread at any time. The loop adds to
-//! the counters once per dispatch (and once per loop iteration for what an
-//! async socket moved outside dispatches), not once per message, so reading
+//! the counters once per dispatch (and, for what an async socket moved
+//! outside dispatches, before the loop next sleeps), not once per message, so reading
 //! them costs the hot path nothing; `stats_now` on the loop's thread
 //! publishes first and is exact at any moment.
 //!
@@ -150,7 +150,10 @@ impl Stats {
     /// each dispatch and, for what moved outside one (an
     /// [`AsyncSocket`](crate::AsyncSocket)'s `recv` and `send`), before the
     /// loop next sleeps: a snapshot is exact whenever the loop is between
-    /// iterations, and lags by at most the iteration under way. For an
+    /// iterations, and lags by at most the iteration under way. (Sends made
+    /// through [`ZmqSource::handle`](crate::ZmqSource::handle) outside a
+    /// dispatch, e.g. through a `Dispatcher`, are published by the source's
+    /// next dispatch.) For an
     /// exact figure at any moment on the loop's thread, use
     /// [`SocketHandle::stats_now`](crate::SocketHandle::stats_now),
     /// [`ZmqSource::stats_now`](crate::ZmqSource::stats_now) or

@@ -84,6 +84,7 @@ impl Direct<'_> {
             return None;
         }
         let mut got = None;
+        source.io.note_moved_outside();
         match source.recv_batch(1, &mut |event, _| {
             if let Event::Message(msg) = event {
                 got = Some(msg);
@@ -106,6 +107,7 @@ impl Direct<'_> {
         if source.io.queued() > 0 {
             return DirectSend::AfterHeld(msg);
         }
+        source.io.note_moved_outside();
         match source.io.send(msg) {
             Err(SendError::Full(msg)) => DirectSend::Queue(msg),
             outcome => DirectSend::Done(outcome),

@@ -415,9 +415,8 @@ impl<R: ReceiveMode> EventSource for ZmqSource<R> {
         // What the async socket's futures moved since the last dispatch
         // (straight through the source's door, outside any dispatch) is
         // published now, once per loop iteration, so a reader on any thread
-        // never waits for a dispatch that may not come. After a dispatch
-        // there is nothing left to publish: eight comparisons.
-        self.io.publish_tally();
+        // never waits for a dispatch that may not come.
+        self.io.publish_moved_outside();
         // An ended source gets here only when put back into a loop (through
         // a `Dispatcher`): its dispatch removes it. A failing one reports
         // its error in the dispatch this asks for.

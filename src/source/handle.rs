@@ -49,6 +49,9 @@ pub struct SocketHandle {
     close_request: Option<Duration>,
     /// A handler send hit an error that ends the socket.
     broken: Option<Error>,
+    /// The async socket's door moved messages outside a dispatch since the
+    /// counters were last published (`before_sleep` publishes them).
+    moved_outside: bool,
 }
 
 impl SocketHandle {
@@ -66,6 +69,7 @@ impl SocketHandle {
             received: Multipart::new(),
             close_request: None,
             broken: None,
+            moved_outside: false,
         }
     }
 
@@ -315,7 +319,23 @@ impl SocketHandle {
     /// Publishes what was counted since the last publication (at most one
     /// atomic addition per counter that changed).
     pub(super) fn publish_tally(&mut self) {
+        self.moved_outside = false;
         self.outbox.counters().publish(&mut self.tally);
+    }
+
+    /// Notes that the async socket's door moved messages outside a dispatch.
+    pub(super) fn note_moved_outside(&mut self) {
+        self.moved_outside = true;
+    }
+
+    /// Publishes what the async socket's door moved outside a dispatch, if
+    /// it moved anything: other sends outside a dispatch (a handle reached
+    /// through a `Dispatcher`) are published by the next dispatch, as
+    /// before, so their loops pay nothing more per iteration.
+    pub(super) fn publish_moved_outside(&mut self) {
+        if self.moved_outside {
+            self.publish_tally();
+        }
     }
 
     pub(super) fn sender(&self) -> Sender {
