@@ -218,6 +218,10 @@ impl SocketHandle {
             Err(e) => Outcome::Fatal(e),
         };
         send::count(&mut self.tally, &outcome);
+        // Sent: done here, with no call into `conclude` on the hot path.
+        if let Outcome::Sent(_) = outcome {
+            return Ok(());
+        }
         self.conclude(outcome, msg)
     }
 
@@ -225,7 +229,8 @@ impl SocketHandle {
     /// queued when the socket pushed back, or handed back when libzmq
     /// refused it; an error that ends the socket is kept for the dispatch
     /// to end the source with.
-    #[inline(always)]
+    #[cold]
+    #[inline(never)]
     fn conclude(&mut self, outcome: Outcome, msg: Multipart) -> Result<(), SendError> {
         match outcome {
             Outcome::Sent(_) => Ok(()),
