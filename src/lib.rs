@@ -105,8 +105,8 @@ pub use message::{IntoFrames, Multipart};
 pub use monitor::{Monitor, MonitorEvent};
 pub use outbox::{Permit, Reserve, SendFailure, Sender, SourceClosed};
 pub use source::{
-    Builder, Closed, DEFAULT_BUDGET, DEFAULT_OUTBOX_CAPACITY, Event, Fatal, InPlace, Owned,
-    ReceiveMode, Received, SocketHandle, ZmqSource,
+    Builder, CloseError, Closed, DEFAULT_BUDGET, DEFAULT_OUTBOX_CAPACITY, Event, Fatal, InPlace,
+    Owned, ReceiveMode, Received, SocketHandle, ZmqSource,
 };
 pub use stats::{Stats, StatsSnapshot};
 pub use zmq::Frame;

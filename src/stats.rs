@@ -3,8 +3,10 @@
 //! Get a [`Stats`] handle from [`ZmqSource::stats`](crate::ZmqSource::stats)
 //! or [`Sender::stats`](crate::Sender::stats) and call
 //! [`snapshot`](Stats::snapshot) from any thread at any time. The loop adds to
-//! the counters once per dispatch, not once per message, so reading them costs
-//! the hot path nothing.
+//! the counters once per dispatch (and, for what an async socket moved
+//! outside dispatches, before the loop next sleeps), not once per message, so reading
+//! them costs the hot path nothing; `stats_now` on the loop's thread
+//! publishes first and is exact at any moment.
 //!
 //! Every counter is named once, in a [`counters!`] list: the list generates the
 //! public snapshot, the loop's plain tally and the shared atomics, so a new
@@ -144,8 +146,18 @@ impl Stats {
         Self { counters }
     }
 
-    /// Reads every counter. Counters are updated at the end of each dispatch,
-    /// so a snapshot taken from another thread lags by at most one dispatch.
+    /// Reads every counter. The source publishes its counts at the end of
+    /// each dispatch and, for what moved outside one (an
+    /// [`AsyncSocket`](crate::AsyncSocket)'s `recv` and `send`), before the
+    /// loop next sleeps: a snapshot is exact whenever the loop is between
+    /// iterations, and lags by at most the iteration under way. (Sends made
+    /// through [`ZmqSource::handle`](crate::ZmqSource::handle) outside a
+    /// dispatch, e.g. through a `Dispatcher`, are published by the source's
+    /// next dispatch.) For an
+    /// exact figure at any moment on the loop's thread, use
+    /// [`SocketHandle::stats_now`](crate::SocketHandle::stats_now),
+    /// [`ZmqSource::stats_now`](crate::ZmqSource::stats_now) or
+    /// [`AsyncSocket::stats_now`](crate::AsyncSocket::stats_now).
     pub fn snapshot(&self) -> StatsSnapshot {
         self.counters.snapshot()
     }

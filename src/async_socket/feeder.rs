@@ -87,6 +87,8 @@ impl Feeder {
                 }
                 Event::Closed(closed) => inbox.end(RecvError::Closed(closed)),
                 Event::Fatal(fatal) => inbox.end(RecvError::Fatal(fatal)),
+                // `AsyncSocket::ready` learns the same from the outbox.
+                Event::Drained => {}
             }
         });
         if source.handle().queued() == 0 {
@@ -123,6 +125,7 @@ impl Drop for Feeder {
 fn report_orphaned(event: Event, sender: &Sender) {
     match event {
         Event::Message(_) => count_unread(sender, 1),
+        Event::Drained => {}
         Event::SendFailed(failure) => {
             tracing::warn!(error = %failure.error, "queued message refused after its AsyncSocket was dropped");
         }

@@ -51,8 +51,10 @@
 //! ([`StatsSnapshot::messages_in`](crate::StatsSnapshot::messages_in)), and
 //! for messages [`send`](AsyncSocket::send) hands to libzmq itself
 //! ([`StatsSnapshot::messages_out`](crate::StatsSnapshot::messages_out)),
-//! are published at the source's next dispatch, as a dispatch's own are at
-//! its end: publishing per message would cost more than the message.
+//! are published before the loop next sleeps, once per loop iteration, as a
+//! dispatch's own are at its end: publishing per message would cost more
+//! than the message. [`stats_now`](AsyncSocket::stats_now) publishes them
+//! first and is exact at any moment on the loop's thread.
 //!
 //! ```
 //! use std::time::Duration;
@@ -106,6 +108,7 @@ use crate::error::{Error, InsertError, SendError};
 use crate::message::Multipart;
 use crate::outbox::{Permit, SendFailure, Sender, SourceClosed};
 use crate::source::{DirectSend, SharedSource, ZmqSource};
+use crate::stats::StatsSnapshot;
 use crate::zmq;
 
 #[cfg(feature = "futures")]
@@ -302,6 +305,42 @@ impl AsyncSocket {
         .await
     }
 
+    /// Waits, without blocking the thread, until a send would go straight to
+    /// libzmq: the outbox is empty (nothing the socket pushed back waits in
+    /// it, nothing other senders queued, no place reserved). After the socket
+    /// pushed back, that is when libzmq has taken everything that was
+    /// queued. The async form of
+    /// [`Event::Drained`](crate::Event::Drained): a producer awaits it,
+    /// then sends until a send was queued rather than sent
+    /// ([`queued`](Self::queued) above 0), and awaits it again.
+    ///
+    /// **Cancellation-safe**: it holds nothing. Says
+    /// [`ReserveError::CannotSend`] at once on a socket type that never
+    /// sends (PULL, SUB), and [`ReserveError::Closed`] once the source
+    /// accepts no more messages.
+    pub async fn ready(&self) -> Result<(), ReserveError> {
+        if !self.socket_type.can_send() {
+            return Err(ReserveError::CannotSend(self.socket_type));
+        }
+        loop {
+            if self.sender.is_closed() {
+                return Err(ReserveError::Closed);
+            }
+            if self.sender.is_empty() {
+                return Ok(());
+            }
+            self.flush().await;
+        }
+    }
+
+    /// Messages the loop holds for sending that libzmq has not taken yet:
+    /// above 0 once the socket pushed back on a send, which then waits
+    /// there, whole, for the socket to take it. 0 from inside the source's
+    /// own dispatch, where the source cannot be looked at.
+    pub fn queued(&self) -> usize {
+        self.source.direct().map_or(0, |door| door.held())
+    }
+
     /// Calls `f` with the socket, for options (`set_subscribe`,
     /// `set_sndhwm`, ...), endpoints (`bind`, `connect`, `disconnect`) and
     /// queries while the socket is in the loop. Send and receive through
@@ -346,6 +385,24 @@ impl AsyncSocket {
     /// The socket's type.
     pub fn socket_type(&self) -> zmq::SocketType {
         self.socket_type
+    }
+
+    /// The source's counters, exact now: what `recv` and `send` moved
+    /// straight through libzmq since the source's last dispatch is
+    /// published first. From inside the source's own dispatch (a callback
+    /// there) it reads them as they are, like
+    /// [`Stats::snapshot`](crate::Stats::snapshot). Costs a few atomic
+    /// additions: call it when you need the figure, not per message.
+    ///
+    /// From other threads, [`sender`](Self::sender)`().stats()` gives a
+    /// [`Stats`](crate::Stats) handle, exact whenever the loop is between
+    /// iterations: the source publishes the futures' counts before the loop
+    /// next sleeps.
+    pub fn stats_now(&self) -> StatsSnapshot {
+        match self.source.direct() {
+            Some(mut door) => door.stats_now(),
+            None => self.sender.stats().snapshot(),
+        }
     }
 
     /// Messages waiting in the inbox now (never more than its capacity).

@@ -352,8 +352,8 @@ impl EventSource for Authenticator {
                 tally.reply_errors += fatal.undelivered.len() as u64;
                 tracing::error!(error = %fatal.error, "ZAP authenticator stopped");
             }
-            // The authenticator is never asked to close.
-            Event::Closed(_) => {}
+            // The authenticator is never asked to close, nor for Drained.
+            Event::Closed(_) | Event::Drained => {}
         });
         stats.counters.publish(&mut tally);
         action

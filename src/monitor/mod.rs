@@ -200,7 +200,7 @@ impl EventSource for Monitor {
                 // logged why and leaves the loop; nothing was queued on it.
                 Event::Fatal(_) => {}
                 // The monitor never sends and is never asked to close.
-                Event::SendFailed(_) | Event::Closed(_) => {}
+                Event::SendFailed(_) | Event::Closed(_) | Event::Drained => {}
             })
     }
 }

@@ -12,6 +12,7 @@ use crate::outbox::Outbox;
 use crate::zmq;
 
 use super::dispatch::ZmqSource;
+use super::drained::DrainWatch;
 use super::event::{InPlace, Owned, ReceiveMode};
 use super::handle::SocketHandle;
 
@@ -29,6 +30,7 @@ pub struct Builder<R: ReceiveMode = Owned> {
     socket: zmq::Socket,
     outbox_capacity: usize,
     budget: usize,
+    notify_drained: bool,
     mode: PhantomData<fn() -> R>,
 }
 
@@ -39,6 +41,7 @@ impl Builder<Owned> {
             socket,
             outbox_capacity: DEFAULT_OUTBOX_CAPACITY,
             budget: DEFAULT_BUDGET,
+            notify_drained: false,
             mode: PhantomData,
         }
     }
@@ -49,6 +52,7 @@ impl<R: ReceiveMode> std::fmt::Debug for Builder<R> {
         f.debug_struct("Builder")
             .field("outbox_capacity", &self.outbox_capacity)
             .field("budget", &self.budget)
+            .field("notify_drained", &self.notify_drained)
             .field("mode", &std::any::type_name::<R>())
             .finish_non_exhaustive()
     }
@@ -103,6 +107,7 @@ impl Builder<Owned> {
             socket: self.socket,
             outbox_capacity: self.outbox_capacity,
             budget: self.budget,
+            notify_drained: self.notify_drained,
             mode: PhantomData,
         }
     }
@@ -121,6 +126,63 @@ impl<R: ReceiveMode> Builder<R> {
     /// at least 1.
     pub fn budget(mut self, messages: usize) -> Self {
         self.budget = messages;
+        self
+    }
+
+    /// Hands the callback [`Event::Drained`](super::Event::Drained) when the
+    /// outbox empties, so a producer can send from the handler with no loop
+    /// of its own around the event loop:
+    ///
+    /// - once at the source's first dispatch after it joins a loop (the
+    ///   outbox starts empty: produce), and
+    /// - once each time a dispatch leaves the outbox empty after it held
+    ///   messages: the socket pushed back (a send was queued, not sent) and
+    ///   has now taken them all, or messages [`Sender`](crate::Sender)s
+    ///   queued all went out.
+    ///
+    /// A handler that produces sends on `Drained` until the socket pushes
+    /// back ([`SocketHandle::queued`] is above 0) or it has nothing left; the
+    /// next `Drained` comes when libzmq has taken what was queued. A send
+    /// that goes straight to libzmq never brings one, so stopping before the
+    /// socket pushes back means no further `Drained` until something is
+    /// queued again. Not while the source is closing. Off by default, and a
+    /// source without it does no work for it (one flag test per dispatch).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use calloop_zmq::calloop::EventLoop;
+    /// use calloop_zmq::{zmq, Event, ZmqSource};
+    ///
+    /// let ctx = zmq::Context::new();
+    /// let pull = ctx.socket(zmq::SocketType::Pull)?;
+    /// pull.bind("inproc://drained-doc")?;
+    /// let push = ZmqSource::builder(ctx.socket(zmq::SocketType::Push)?)
+    ///     .notify_drained()
+    ///     .build()?;
+    /// push.connect("inproc://drained-doc")?;
+    ///
+    /// let mut event_loop: EventLoop<usize> = EventLoop::try_new()?;
+    /// push.insert(&event_loop.handle(), |event, socket, sent| {
+    ///     if let Event::Drained = event {
+    ///         // Produce until the socket pushes back or the work is done.
+    ///         while *sent < 10 && socket.queued() == 0 {
+    ///             socket.send(format!("job {sent}")).expect("room in the outbox");
+    ///             *sent += 1;
+    ///         }
+    ///     }
+    /// })?;
+    /// let mut sent = 0;
+    /// for _ in 0..50 {
+    ///     if sent == 10 {
+    ///         break;
+    ///     }
+    ///     event_loop.dispatch(Some(Duration::from_millis(100)), &mut sent)?;
+    /// }
+    /// assert_eq!(sent, 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn notify_drained(mut self) -> Self {
+        self.notify_drained = true;
         self
     }
 
@@ -158,6 +220,7 @@ impl<R: ReceiveMode> Builder<R> {
             Generic::new(fd, Interest::READ, Mode::Edge),
             ping_source,
             self.budget,
+            self.notify_drained.then(DrainWatch::default),
         ))
     }
 }

@@ -15,6 +15,7 @@ use std::rc::Rc;
 
 use crate::error::SendError;
 use crate::message::Multipart;
+use crate::stats::StatsSnapshot;
 use crate::zmq;
 
 use super::dispatch::ZmqSource;
@@ -83,6 +84,7 @@ impl Direct<'_> {
             return None;
         }
         let mut got = None;
+        source.io.note_moved_outside();
         match source.recv_batch(1, &mut |event, _| {
             if let Event::Message(msg) = event {
                 got = Some(msg);
@@ -105,10 +107,17 @@ impl Direct<'_> {
         if source.io.queued() > 0 {
             return DirectSend::AfterHeld(msg);
         }
+        source.io.note_moved_outside();
         match source.io.send(msg) {
             Err(SendError::Full(msg)) => DirectSend::Queue(msg),
             outcome => DirectSend::Done(outcome),
         }
+    }
+
+    /// The counters, with what this door's sends and receives counted
+    /// published first.
+    pub(crate) fn stats_now(&mut self) -> StatsSnapshot {
+        self.0.io.stats_now()
     }
 
     /// Messages the loop holds for sending.

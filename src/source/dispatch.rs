@@ -16,6 +16,7 @@ use crate::stats::Counters;
 use crate::zmq::{self, Frame};
 
 use super::deadline::DeadlineTimer;
+use super::drained::DrainWatch;
 use super::event::{Event, ReceiveMode};
 use super::handle::SocketHandle;
 use super::lifecycle::Life;
@@ -64,6 +65,9 @@ pub struct ZmqSource<R: ReceiveMode = super::Owned> {
     /// Frames of a message whose tail has not arrived yet.
     pub(super) partial: Vec<Frame>,
     pub(super) life: Life,
+    /// Present when the callback asked for [`Event::Drained`]
+    /// ([`Builder::notify_drained`](super::Builder::notify_drained)).
+    drain_watch: Option<DrainWatch>,
     mode: PhantomData<fn() -> R>,
 }
 
@@ -73,6 +77,7 @@ impl<R: ReceiveMode> ZmqSource<R> {
         notify: Generic<OwnedFd>,
         ping: PingSource,
         budget: usize,
+        drain_watch: Option<DrainWatch>,
     ) -> Self {
         ZmqSource {
             io,
@@ -84,6 +89,7 @@ impl<R: ReceiveMode> ZmqSource<R> {
             exhausted: false,
             partial: Vec::new(),
             life: Life::Open,
+            drain_watch,
             mode: PhantomData,
         }
     }
@@ -144,6 +150,14 @@ impl<R: ReceiveMode> ZmqSource<R> {
             callback(Event::SendFailed(failure), &mut self.io);
         }
         let sent = sent.map_err(|source| Error::Zmq { op: "send", source })?;
+        // Told before receiving, so the producer's sends come before the
+        // receive that may end the dispatch on `EAGAIN` (settle_check).
+        if let Some(watch) = &mut self.drain_watch
+            && watch.after_sends(sent > 0, self.io.is_empty_for_drained())
+            && matches!(self.life, Life::Open)
+        {
+            callback(Event::Drained, &mut self.io);
+        }
         let (received, drained) = if self.io.wants_messages() {
             self.recv_batch(self.budget - sent, callback)?
         } else {
@@ -398,6 +412,11 @@ impl<R: ReceiveMode> EventSource for ZmqSource<R> {
         let Some(token) = self.wake else {
             return Ok(None);
         };
+        // What the async socket's futures moved since the last dispatch
+        // (straight through the source's door, outside any dispatch) is
+        // published now, once per loop iteration, so a reader on any thread
+        // never waits for a dispatch that may not come.
+        self.io.publish_moved_outside();
         // An ended source gets here only when put back into a loop (through
         // a `Dispatcher`): its dispatch removes it. A failing one reports
         // its error in the dispatch this asks for.
@@ -406,6 +425,14 @@ impl<R: ReceiveMode> EventSource for ZmqSource<R> {
         }
         // Read ZMQ_EVENTS once per loop iteration, and only if something
         // happened since libzmq last processed its commands.
+        if self
+            .drain_watch
+            .as_ref()
+            .is_some_and(|watch| watch.is_due() && self.io.is_empty_for_drained())
+        {
+            // The callback has an empty outbox to hear about.
+            return Ok(Some((Readiness::EMPTY, token)));
+        }
         let more = self.io.take_check()
             && self.has_work().unwrap_or_else(|error| {
                 // Reported by the dispatch this asks for.

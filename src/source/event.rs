@@ -43,6 +43,11 @@ pub enum Event<M = Multipart> {
     /// source's last event; it has left the loop, which goes on with its
     /// other sources.
     Fatal(Fatal),
+    /// The outbox is empty: everything queued went to libzmq, so a send from
+    /// the handler now goes straight to the socket. Only for a source built
+    /// with [`Builder::notify_drained`](crate::Builder::notify_drained),
+    /// which says when it comes.
+    Drained,
 }
 
 mod sealed {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::error::{Error, SendError};
 use crate::message::Multipart;
 use crate::outbox::{Outbox, SendFailure, Sender};
-use crate::stats::{Counters, Stats, Tally};
+use crate::stats::{Counters, Stats, StatsSnapshot, Tally};
 use crate::wire::{self, Outcome};
 use crate::zmq::{self, Frame, PollEvents};
 
@@ -49,6 +49,9 @@ pub struct SocketHandle {
     close_request: Option<Duration>,
     /// A handler send hit an error that ends the socket.
     broken: Option<Error>,
+    /// The async socket's door moved messages outside a dispatch since the
+    /// counters were last published (`before_sleep` publishes them).
+    moved_outside: bool,
 }
 
 impl SocketHandle {
@@ -66,6 +69,7 @@ impl SocketHandle {
             received: Multipart::new(),
             close_request: None,
             broken: None,
+            moved_outside: false,
         }
     }
 
@@ -125,6 +129,60 @@ impl SocketHandle {
         std::mem::take(&mut self.received)
     }
 
+    /// The message of the current in-place event, to change before
+    /// [`send_received`](Self::send_received) sends it back (frames can be
+    /// edited, added or removed through [`Multipart`]'s methods).
+    pub fn received_mut(&mut self) -> &mut Multipart {
+        &mut self.received
+    }
+
+    /// Sends the message of the current in-place event
+    /// ([`received`](Self::received), as changed through
+    /// [`received_mut`](Self::received_mut)) without taking it out of the
+    /// source: the reply of a REP or ROUTER handler in
+    /// [`receive_in_place`](crate::Builder::receive_in_place) mode. A
+    /// one-frame message's frame stays in the source, emptied by libzmq, and
+    /// the next message is received into it, so the frame reuse the mode is
+    /// for goes on. Never blocks.
+    ///
+    /// Otherwise as [`send`](Self::send): queued behind what waits, or when
+    /// the socket pushes back (the message then leaves the source, and the
+    /// next one gets a new frame); handed back on refusal. Refuses with
+    /// `EINVAL` when there is no message (a source that does not receive in
+    /// place, or a message taken or sent whole), handing back an empty one.
+    /// Once sent, a one-frame message reads as one empty frame (kept for the
+    /// next receive): sending it again sends that empty frame.
+    pub fn send_received(&mut self) -> Result<(), SendError> {
+        if self.received.is_empty() {
+            return Err(SendError::Failed {
+                message: Multipart::new(),
+                error: zmq::Error::EINVAL,
+            });
+        }
+        if self.outbox.held() > 0 || self.close_request.is_some() {
+            let msg = self.take_received();
+            return self.outbox.push(msg);
+        }
+        self.needs_check.set(true);
+        let outcome = match (self.socket.as_ref(), self.received.frames_mut()) {
+            (None, _) => Outcome::Fatal(zmq::Error::ENOTSOCK),
+            // The frame stays: libzmq emptied it, and it is received into next.
+            (Some(socket), [frame]) => match send_frame_keeping(socket, frame) {
+                Ok(bytes) => Outcome::Sent(bytes),
+                Err(zmq::Error::EAGAIN) => Outcome::WouldBlock,
+                Err(e) if wire::is_fatal(e) => Outcome::Fatal(e),
+                Err(e) => Outcome::Refused(e),
+            },
+            (Some(socket), _) => wire::send(socket, &mut self.received),
+        };
+        send::count(&mut self.tally, &outcome);
+        if let Outcome::Sent(_) = outcome {
+            return Ok(());
+        }
+        let msg = self.take_received();
+        self.conclude(outcome, msg)
+    }
+
     /// The socket's type.
     pub fn socket_type(&self) -> zmq::SocketType {
         self.socket_type
@@ -160,6 +218,20 @@ impl SocketHandle {
             Err(e) => Outcome::Fatal(e),
         };
         send::count(&mut self.tally, &outcome);
+        // Sent: done here, with no call into `conclude` on the hot path.
+        if let Outcome::Sent(_) = outcome {
+            return Ok(());
+        }
+        self.conclude(outcome, msg)
+    }
+
+    /// What a handler send's outcome means: `msg` (empty once sent) is
+    /// queued when the socket pushed back, or handed back when libzmq
+    /// refused it; an error that ends the socket is kept for the dispatch
+    /// to end the source with.
+    #[cold]
+    #[inline(never)]
+    fn conclude(&mut self, outcome: Outcome, msg: Multipart) -> Result<(), SendError> {
         match outcome {
             Outcome::Sent(_) => Ok(()),
             Outcome::WouldBlock => self.outbox.push(msg),
@@ -234,7 +306,42 @@ impl SocketHandle {
         self.outbox.stop_accepting();
     }
 
+    /// The source's counters, exact now: first publishes what this handle
+    /// counted since the last publication (sends and receives made outside
+    /// a dispatch, e.g. through [`ZmqSource::handle`](crate::ZmqSource::handle)
+    /// before the source joined a loop), then reads them. Inside the
+    /// source's own callback, the messages received in the batch under way
+    /// ([`StatsSnapshot::messages_in`]) are counted when the batch ends.
+    /// Costs two atomic additions per counter that changed: call it when
+    /// you need the figure, not per message.
+    pub fn stats_now(&mut self) -> StatsSnapshot {
+        self.publish_tally();
+        self.outbox.counters().snapshot()
+    }
+
     // --- for the source ---------------------------------------------------
+
+    /// Publishes what was counted since the last publication (at most one
+    /// atomic addition per counter that changed).
+    pub(super) fn publish_tally(&mut self) {
+        self.moved_outside = false;
+        self.outbox.counters().publish(&mut self.tally);
+    }
+
+    /// Notes that the async socket's door moved messages outside a dispatch.
+    pub(super) fn note_moved_outside(&mut self) {
+        self.moved_outside = true;
+    }
+
+    /// Publishes what the async socket's door moved outside a dispatch, if
+    /// it moved anything: other sends outside a dispatch (a handle reached
+    /// through a `Dispatcher`) are published by the next dispatch, as
+    /// before, so their loops pay nothing more per iteration.
+    pub(super) fn publish_moved_outside(&mut self) {
+        if self.moved_outside {
+            self.publish_tally();
+        }
+    }
 
     pub(super) fn sender(&self) -> Sender {
         self.outbox.sender()
@@ -347,6 +454,13 @@ impl SocketHandle {
         self.outbox.held() > 0
     }
 
+    /// Nothing held by the loop, queued by senders or reserved: what
+    /// [`Event::Drained`](crate::Event::Drained) announces. Without the
+    /// lock.
+    pub(super) fn is_empty_for_drained(&self) -> bool {
+        self.outbox.held() == 0 && self.outbox.ahead() == 0
+    }
+
     pub(super) fn is_drained(&self) -> bool {
         self.outbox.is_drained()
     }
@@ -354,7 +468,7 @@ impl SocketHandle {
     /// Publishes the outbox count and this dispatch's tallies.
     pub(super) fn settle(&mut self) {
         self.outbox.settle();
-        self.outbox.counters().publish(&mut self.tally);
+        self.publish_tally();
     }
 
     /// A close asked for by the handler or a sender, with its flush timeout.
@@ -393,6 +507,17 @@ impl Drop for SocketHandle {
     fn drop(&mut self) {
         if let Some(socket) = self.socket.take() {
             close_in_background(socket);
+        }
+    }
+}
+
+/// Sends one frame with `DONTWAIT`, retrying on `EINTR`, leaving the frame
+/// in place: emptied by libzmq on success, untouched on failure.
+fn send_frame_keeping(socket: &zmq::Socket, frame: &mut Frame) -> zmq::Result<usize> {
+    loop {
+        match socket.send_frame(frame, zmq::DONTWAIT) {
+            Err(zmq::Error::EINTR) => continue,
+            other => return other,
         }
     }
 }

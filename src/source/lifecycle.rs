@@ -25,7 +25,9 @@ use super::handle::SocketHandle;
 /// - **Closed outside a loop**: [`ZmqSource::close`](crate::ZmqSource::close)
 ///   on a source that was never inserted (or that you took back from a
 ///   [`calloop::Dispatcher`]) returns a `Closed` at once, after an optional
-///   blocking [`ZmqSource::flush`](crate::ZmqSource::flush).
+///   blocking [`ZmqSource::flush`](crate::ZmqSource::flush);
+///   [`ZmqSource::close_blocking`](crate::ZmqSource::close_blocking) does
+///   both and closes the socket with a finite linger, for a clean exit.
 /// - **A fatal socket error** (`ETERM` after its context was terminated,
 ///   `ENOTSOCK`, `EFAULT`): the source hands the callback
 ///   [`Event::Fatal`](crate::Event::Fatal) with a [`Fatal`] (the error and
@@ -104,6 +106,22 @@ pub struct Closed {
     /// Frames of a message whose remaining frames had not arrived yet (almost
     /// always empty: libzmq delivers multiparts whole).
     pub partial: Vec<zmq::Frame>,
+}
+
+/// Why [`ZmqSource::close_blocking`](crate::ZmqSource::close_blocking) did
+/// not close the socket: what failed, and the socket with every message
+/// that did not go out, as [`ZmqSource::close`](crate::ZmqSource::close)
+/// hands them back.
+#[derive(Debug, thiserror::Error)]
+#[error("closing the source failed: {error} ({} message(s) not sent)", .closed.undelivered.len())]
+#[non_exhaustive]
+pub struct CloseError {
+    /// What failed: [`Error::FlushTimeout`] when the outbox did not empty in
+    /// time, or what libzmq said.
+    pub error: Error,
+    /// The socket (still open, its linger as it was) and what did not go
+    /// out.
+    pub closed: Closed,
 }
 
 /// Why a source ended on its own, and what it still held: the payload of

@@ -50,6 +50,7 @@ mod builder;
 mod deadline;
 mod direct;
 mod dispatch;
+mod drained;
 mod event;
 mod forward;
 mod handle;
@@ -67,11 +68,11 @@ pub use dispatch::ZmqSource;
 pub use event::{Event, InPlace, Owned, ReceiveMode, Received};
 pub(crate) use forward::forward_registration;
 pub use handle::SocketHandle;
-pub use lifecycle::{Closed, Fatal};
+pub use lifecycle::{CloseError, Closed, Fatal};
 
 use crate::error::{Error, InsertError, Result};
 use crate::outbox::{SendFailure, Sender};
-use crate::stats::Stats;
+use crate::stats::{Stats, StatsSnapshot};
 use crate::zmq;
 
 impl ZmqSource<Owned> {
@@ -95,6 +96,12 @@ impl<R: ReceiveMode> ZmqSource<R> {
     /// The source's counters.
     pub fn stats(&self) -> Stats {
         self.io.stats()
+    }
+
+    /// The source's counters, exact now: what [`handle`](Self::handle)'s
+    /// sends counted is published first (see [`SocketHandle::stats_now`]).
+    pub fn stats_now(&mut self) -> StatsSnapshot {
+        self.io.stats_now()
     }
 
     /// The socket, for options and queries.
@@ -187,6 +194,78 @@ impl<R: ReceiveMode> ZmqSource<R> {
         };
         self.io.settle();
         result.map(|()| self.io.take_refused())
+    }
+
+    /// **Blocks** the calling thread, for at most `timeout` in all, to end
+    /// the source with nothing cut: the way to finish a program that sends.
+    ///
+    /// It sends what the outbox holds ([`flush`](Self::flush)), sets the
+    /// socket's `ZMQ_LINGER` to the time left, and closes the socket on this
+    /// thread. libzmq's I/O thread then writes what it holds to the wire,
+    /// and the wait for that happens when the context terminates: when the
+    /// last handle on it goes (each socket holds one), which waits at most
+    /// that linger. So after `close_blocking` on every source of a context,
+    /// dropping your own [`Context`](zmq::Context) handle (returning from
+    /// `main` does) returns once everything was written, or the linger
+    /// expired. If the socket held the last handle, that wait is in here.
+    ///
+    /// For a source that is not in a loop: before insertion, or taken back
+    /// from a [`calloop::Dispatcher`] (`into_source_inner`) after the loop
+    /// ended. Never call it on the loop's thread while other sources there
+    /// need to run: it blocks. A source in a loop closes itself without
+    /// blocking ([`SocketHandle::close`], then [`Event::Closed`] hands the
+    /// socket over: set its linger and drop it, then the context, off the
+    /// loop or after it).
+    ///
+    /// Returns the messages libzmq refused on the way (handed back). On
+    /// error ([`Error::FlushTimeout`] when the outbox did not empty in time,
+    /// or what libzmq said) nothing was closed: the [`CloseError`] holds the
+    /// error and, in [`Closed`], the socket (its linger untouched) with
+    /// every message that did not go out.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use calloop_zmq::{zmq, ZmqSource};
+    ///
+    /// let ctx = zmq::Context::new();
+    /// let pull = ctx.socket(zmq::SocketType::Pull)?;
+    /// pull.bind("inproc://close-blocking-doc")?;
+    /// let mut push = ZmqSource::new(ctx.socket(zmq::SocketType::Push)?)?;
+    /// push.connect("inproc://close-blocking-doc")?;
+    /// for i in 0..10 {
+    ///     push.handle().send(format!("job {i}"))?;
+    /// }
+    /// let refused = push.close_blocking(Duration::from_secs(5))?;
+    /// assert!(refused.is_empty());
+    /// drop(pull);
+    /// drop(ctx); // waits, at most the linger, for libzmq to write the rest
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn close_blocking(mut self, timeout: Duration) -> Result<Vec<SendFailure>, CloseError> {
+        let started = Instant::now();
+        let refused = match self.flush(timeout) {
+            Ok(refused) => refused,
+            Err(error) => {
+                let closed = self.close();
+                return Err(CloseError { error, closed });
+            }
+        };
+        let left = timeout.saturating_sub(started.elapsed());
+        let linger_ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
+        if let Err(source) = self.socket().set_linger(linger_ms) {
+            let error = Error::Zmq {
+                op: "set ZMQ_LINGER",
+                source,
+            };
+            let closed = self.close();
+            return Err(CloseError { error, closed });
+        }
+        // The flush emptied the outbox: nothing is undelivered. The socket
+        // is dropped here, not on a background thread, so a context
+        // termination it triggers waits in this call, as documented.
+        let Closed { socket, .. } = self.close();
+        drop(socket);
+        Ok(refused)
     }
 
     /// Closes the source: later sends fail with
