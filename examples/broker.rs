@@ -1,14 +1,16 @@
 //! The ZeroMQ guide's request-reply broker (rrbroker, rrclient, rrworker):
-//! a ROUTER frontend and a DEALER backend on one calloop loop.
+//! a ROUTER frontend and a DEALER backend on one calloop loop, as one
+//! [`Proxy`].
 //!
 //! Clients are REQ sockets that connect to the ROUTER; workers are REP
-//! sockets that connect to the DEALER. The broker's two handlers pass each
-//! message, envelope and all, to the other socket's [`Sender`]: a request
+//! sockets that connect to the DEALER. The proxy passes each message,
+//! envelope and all, to the other socket: a request
 //! arrives at the ROUTER as `[client id, "", body]`, leaves the DEALER as is,
 //! reaches a worker's REP (which strips and restores the envelope), comes
 //! back to the DEALER as `[client id, "", reply]` and the ROUTER routes it to
 //! the right client by its first frame. That is all a broker does; the guide's
-//! `zmq_poll` loop becomes two callbacks.
+//! `zmq_poll` loop (or `zmq_proxy` on its own thread) becomes one source,
+//! steerable from any thread through its [`ProxyControl`](calloop_zmq::proxy::ProxyControl).
 //!
 //! To keep the example one program, clients and workers live on the same
 //! loop; they would work unchanged in other processes. Each client sends
@@ -22,6 +24,7 @@ use std::time::Duration;
 use calloop_zmq::calloop::signals::{Signal, Signals};
 use calloop_zmq::calloop::timer::{TimeoutAction, Timer};
 use calloop_zmq::calloop::{EventLoop, LoopSignal};
+use calloop_zmq::proxy::{Proxy, ProxyEvent};
 use calloop_zmq::{Event, Sender, ZmqSource, zmq};
 
 const CLIENTS: usize = 3;
@@ -34,7 +37,6 @@ struct State {
     replies: [usize; CLIENTS],
     /// Requests each worker served.
     served: [usize; WORKERS],
-    forwarded: usize,
     stop: LoopSignal,
 }
 
@@ -53,25 +55,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let backend_endpoint = backend.socket().last_endpoint()?;
     println!("broker: clients connect to {frontend_endpoint}, workers to {backend_endpoint}");
 
-    let to_backend = backend.sender();
-    let to_frontend = frontend.sender();
-    frontend.insert(&handle, move |event, _, state: &mut State| match event {
-        Event::Message(request) => match to_backend.try_send(request) {
-            Ok(()) => state.forwarded += 1,
-            // A full outbox means workers lag far behind; a real broker would
-            // pause the frontend (SocketHandle::pause_recv) until it drains.
-            Err(e) => eprintln!("broker: request not forwarded: {e}"),
-        },
-        Event::SendFailed(f) => eprintln!("broker: reply not routed: {}", f.error),
-        _ => {}
-    })?;
-    backend.insert(&handle, move |event, _, _: &mut State| match event {
-        Event::Message(reply) => {
-            if let Err(e) = to_frontend.try_send(reply) {
-                eprintln!("broker: reply not forwarded: {e}");
-            }
+    // The whole broker: one Proxy. Each message, envelope and all, goes from
+    // one socket to the other; a side that cannot take more stops the other
+    // being read (back-pressure), and nothing is dropped.
+    let proxy = Proxy::new(frontend, backend)?;
+    let control = proxy.control();
+    proxy.insert(&handle, |event, _: &mut State| match event {
+        ProxyEvent::Refused { side, failure } => {
+            eprintln!("broker: {side} refused a message: {}", failure.error)
         }
-        Event::SendFailed(f) => eprintln!("broker: request not sent: {}", f.error),
+        ProxyEvent::Ended(ended) => eprintln!("broker: ended: {:?}", ended.reason),
         _ => {}
     })?;
 
@@ -139,14 +132,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         clients,
         replies: [0; CLIENTS],
         served: [0; WORKERS],
-        forwarded: 0,
         stop: event_loop.get_signal(),
     };
     event_loop.run(None, &mut state, |_| {})?;
 
+    let stats = control.stats();
     println!(
-        "broker forwarded {} requests; workers served {:?}",
-        state.forwarded, state.served
+        "broker forwarded {} requests and {} replies; workers served {:?}",
+        stats.frontend_to_backend, stats.backend_to_frontend, state.served
     );
     if state.replies.iter().any(|&r| r != REQUESTS) {
         return Err(format!(

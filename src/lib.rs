@@ -66,6 +66,9 @@
 //! - [`monitor`]: socket monitor events (connected, disconnected, handshake
 //!   failures...) as a typed calloop source.
 //! - [`auth`]: a ZAP authenticator (NULL address lists, PLAIN, CURVE) on the loop.
+//! - [`proxy`]: a steerable proxy (`zmq_proxy_steerable` on the loop):
+//!   frontend, backend and capture sockets, back-pressure instead of loss,
+//!   pause/resume/terminate and counters through a thread-safe handle.
 //!
 //! [calloop]: https://docs.rs/calloop
 
@@ -74,7 +77,7 @@
 
 // Modules depend one way, each only on those to its left:
 //   zmq (the binding) <- message <- wire <- outbox <- source
-//     <- monitor / auth / async_socket
+//     <- monitor / auth / async_socket / proxy
 // and beside them the leaves any of those may use: error (which knows zmq
 // and message), executor (which knows error), stats and sync (which know
 // nothing of the crate).
@@ -88,6 +91,7 @@ mod message;
 #[cfg(feature = "monitor")]
 pub mod monitor;
 mod outbox;
+pub mod proxy;
 mod source;
 mod stats;
 mod sync;

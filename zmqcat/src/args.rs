@@ -110,6 +110,12 @@ pub struct Args {
     #[arg(short, long = "subscribe", value_name = "PREFIX")]
     pub subscribe: Vec<String>,
 
+    /// (draft) RADIO: the group each line is sent to; DISH: the group to
+    /// join (at most 15 bytes, libzmq's ZMQ_GROUP_MAX_LENGTH).
+    #[cfg(feature = "draft")]
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+
     /// The socket's identity (ZMQ_ROUTING_ID), how a ROUTER peer names it:
     /// 1 to 255 bytes.
     #[arg(short, long, value_name = "NAME")]
@@ -210,6 +216,30 @@ pub enum SocketKind {
     Xsub,
     /// Raw TCP: messages are [routing id, bytes].
     Stream,
+    /// (draft) Thread-safe server: replies carry the client's routing id.
+    #[cfg(feature = "draft")]
+    Server,
+    /// (draft) Thread-safe client of a SERVER.
+    #[cfg(feature = "draft")]
+    Client,
+    /// (draft) Sends each line to the --group (udp:// or tcp).
+    #[cfg(feature = "draft")]
+    Radio,
+    /// (draft) Joins the --group and prints what a RADIO sends to it.
+    #[cfg(feature = "draft")]
+    Dish,
+    /// (draft) Thread-safe pipeline input.
+    #[cfg(feature = "draft")]
+    Gather,
+    /// (draft) Thread-safe pipeline output.
+    #[cfg(feature = "draft")]
+    Scatter,
+    /// (draft) Peer-to-peer, with routing ids.
+    #[cfg(feature = "draft")]
+    Peer,
+    /// (draft) Thread-safe exclusive pair.
+    #[cfg(feature = "draft")]
+    Channel,
 }
 
 impl SocketKind {
@@ -229,6 +259,22 @@ impl SocketKind {
             SocketKind::Xpub => zmq::SocketType::Xpub,
             SocketKind::Xsub => zmq::SocketType::Xsub,
             SocketKind::Stream => zmq::SocketType::Stream,
+            #[cfg(feature = "draft")]
+            SocketKind::Server => zmq::SocketType::Server,
+            #[cfg(feature = "draft")]
+            SocketKind::Client => zmq::SocketType::Client,
+            #[cfg(feature = "draft")]
+            SocketKind::Radio => zmq::SocketType::Radio,
+            #[cfg(feature = "draft")]
+            SocketKind::Dish => zmq::SocketType::Dish,
+            #[cfg(feature = "draft")]
+            SocketKind::Gather => zmq::SocketType::Gather,
+            #[cfg(feature = "draft")]
+            SocketKind::Scatter => zmq::SocketType::Scatter,
+            #[cfg(feature = "draft")]
+            SocketKind::Peer => zmq::SocketType::Peer,
+            #[cfg(feature = "draft")]
+            SocketKind::Channel => zmq::SocketType::Channel,
         }
     }
 
@@ -239,7 +285,7 @@ impl SocketKind {
 
     /// True when the socket type receives at all (not PUB or PUSH).
     pub fn can_receive(self) -> bool {
-        !matches!(self, SocketKind::Pub | SocketKind::Push)
+        self.zmq_type().can_recv()
     }
 
     /// The name as typed on the command line.
@@ -386,6 +432,37 @@ pub struct Settings {
 }
 
 impl Args {
+    /// The draft socket types: `--group` where it belongs, and then a clear
+    /// refusal. They are thread-safe and have no ZMQ_FD, so calloop-zmq
+    /// cannot put them on its loop yet (issue 19, item 3); zmqcat says so
+    /// instead of hanging.
+    #[cfg(feature = "draft")]
+    fn check_draft(&self) -> Result<(), String> {
+        let kind = self.socket_type;
+        let grouped = matches!(kind, SocketKind::Radio | SocketKind::Dish);
+        match &self.group {
+            Some(_) if !grouped => {
+                return Err("--group only applies to radio and dish sockets".into());
+            }
+            Some(group) if group.len() > 15 => {
+                return Err(format!(
+                    "--group {group:?} is {} bytes; libzmq allows at most 15 (ZMQ_GROUP_MAX_LENGTH)",
+                    group.len()
+                ));
+            }
+            None if grouped => return Err(format!("{} needs --group", kind.name())),
+            _ => {}
+        }
+        if kind.zmq_type().is_thread_safe() {
+            return Err(format!(
+                "{} sockets are not supported yet: they are thread-safe draft sockets with no \
+                 ZMQ_FD, which calloop-zmq cannot put on its event loop yet",
+                kind.name()
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the combination of arguments and derives the settings.
     pub fn settle(self) -> Result<Settings, String> {
         if self.binds.is_empty() && self.connects.is_empty() {
@@ -408,6 +485,8 @@ impl Args {
                 "endpoint {endpoint:?} has an IPv6 address: add --ipv6 (libzmq refuses it otherwise)"
             ));
         }
+        #[cfg(feature = "draft")]
+        self.check_draft()?;
         if !self.subscribe.is_empty()
             && !matches!(self.socket_type, SocketKind::Sub | SocketKind::Xsub)
         {
