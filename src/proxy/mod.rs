@@ -460,7 +460,8 @@ fn side_event<F>(
     F: FnMut(ProxyEvent, &mut ()),
 {
     match event {
-        Event::Message(_) => {}
+        // The proxy's sources never opt in to `Drained`.
+        Event::Message(_) | Event::Drained => {}
         Event::SendFailed(failure) => refused(side, failure, tally, callback),
         Event::Fatal(fatal) => {
             *gone = Some(Gone {

@@ -219,7 +219,7 @@ impl<R: ReceiveMode> ZmqSource<R> {
     ///
     /// Returns the messages libzmq refused on the way (handed back). On
     /// error ([`Error::FlushTimeout`] when the outbox did not empty in time,
-    /// or what libzmq said) nothing was closed: the [`CloseError`] holds the
+    /// or what libzmq said) nothing was closed: the (boxed) [`CloseError`] holds the
     /// error and, in [`Closed`], the socket (its linger untouched) with
     /// every message that did not go out.
     ///
@@ -241,13 +241,16 @@ impl<R: ReceiveMode> ZmqSource<R> {
     /// drop(ctx); // waits, at most the linger, for libzmq to write the rest
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn close_blocking(mut self, timeout: Duration) -> Result<Vec<SendFailure>, CloseError> {
+    pub fn close_blocking(
+        mut self,
+        timeout: Duration,
+    ) -> Result<Vec<SendFailure>, Box<CloseError>> {
         let started = Instant::now();
         let refused = match self.flush(timeout) {
             Ok(refused) => refused,
             Err(error) => {
                 let closed = self.close();
-                return Err(CloseError { error, closed });
+                return Err(Box::new(CloseError { error, closed }));
             }
         };
         let left = timeout.saturating_sub(started.elapsed());
@@ -258,7 +261,7 @@ impl<R: ReceiveMode> ZmqSource<R> {
                 source,
             };
             let closed = self.close();
-            return Err(CloseError { error, closed });
+            return Err(Box::new(CloseError { error, closed }));
         }
         // The flush emptied the outbox: nothing is undelivered. The socket
         // is dropped here, not on a background thread, so a context
