@@ -74,9 +74,9 @@
 
 mod control;
 mod event;
+mod lane;
 mod stats;
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use calloop::ping::{PingSource, make_ping};
@@ -88,14 +88,12 @@ pub use control::{ProxyControl, ProxyEnded};
 pub use event::{EndReason, Ended, ProxyEvent, Side, SideRemains};
 pub use stats::ProxyStatsSnapshot;
 
-use crate::error::{Error, InsertError, Result, SendError};
-use crate::message::Multipart;
-use crate::outbox::SendFailure;
-use crate::source::{Event, SocketHandle, ZmqSource};
+use crate::error::{Error, InsertError, Result};
+use crate::source::{Event, ZmqSource};
 use crate::stats::Stats;
-use crate::zmq;
 
 use control::{Command, Shared};
+use lane::{Gone, Lane, Lanes, Relay, check_post, set_reading, side_event, unpark};
 use stats::ProxyTally;
 
 /// A frontend and a backend socket (and an optional capture socket)
@@ -117,36 +115,6 @@ pub struct Proxy {
     paused: bool,
     frontend_stats: Stats,
     backend_stats: Stats,
-}
-
-/// The proxy's sockets.
-struct Lanes {
-    frontend: Lane,
-    backend: Lane,
-    capture: Option<Lane>,
-}
-
-/// One socket of the proxy and the messages for it that its outbox had no
-/// room for. While any wait here, the sides that feed it are not read, so
-/// at most one per feeding side ever waits.
-struct Lane {
-    source: ZmqSource,
-    parked: VecDeque<Multipart>,
-}
-
-/// A side that left on its own during a dispatch, and why.
-struct Gone {
-    side: Side,
-    error: Error,
-    rest: Leftover,
-}
-
-/// What a side that left on its own handed over.
-#[derive(Default)]
-struct Leftover {
-    socket: Option<zmq::Socket>,
-    undelivered: Vec<Multipart>,
-    partial: Vec<zmq::Frame>,
 }
 
 impl Proxy {
@@ -378,196 +346,6 @@ impl Proxy {
     }
 }
 
-impl Lane {
-    fn new(source: ZmqSource) -> Lane {
-        Lane {
-            source,
-            parked: VecDeque::new(),
-        }
-    }
-}
-
-/// Pauses or resumes a side's reading, touching it only on a change (a
-/// resume makes the source re-read `ZMQ_EVENTS`).
-fn set_reading(handle: &mut SocketHandle, read: bool) {
-    if read == handle.is_recv_paused() {
-        if read {
-            handle.resume_recv();
-        } else {
-            handle.pause_recv();
-        }
-    }
-}
-
-/// A side that could not go on: calloop says to remove its source, which
-/// it does only once the source has ended. If no event said why, it had
-/// ended before the proxy ever ran it.
-fn check_post(side: Side, post: Result<PostAction>, gone: &mut Option<Gone>) {
-    let error = match post {
-        Ok(PostAction::Remove) => Error::InvalidArgument(format!(
-            "the proxy's {side} source had already ended (closed or broken) before the proxy ran"
-        )),
-        Ok(_) => return,
-        Err(error) => error,
-    };
-    gone.get_or_insert(Gone {
-        side,
-        error,
-        rest: Leftover::default(),
-    });
-}
-
-/// Sends what waited for room on `lane`, in order, until the outbox is full
-/// again.
-fn unpark<F>(lane: &mut Lane, side: Side, tally: &mut ProxyTally, callback: &mut F)
-where
-    F: FnMut(ProxyEvent, &mut ()),
-{
-    while let Some(msg) = lane.parked.pop_front() {
-        match lane.source.handle().send(msg) {
-            Ok(()) => {
-                if side == Side::Capture {
-                    tally.captured += 1;
-                }
-            }
-            Err(SendError::Failed { message, error }) => {
-                refused(side, SendFailure { message, error }, tally, callback)
-            }
-            Err(e) => {
-                lane.parked.push_front(e.into_message());
-                break;
-            }
-        }
-    }
-}
-
-fn refused<F>(side: Side, failure: SendFailure, tally: &mut ProxyTally, callback: &mut F)
-where
-    F: FnMut(ProxyEvent, &mut ()),
-{
-    tally.dropped += 1;
-    callback(ProxyEvent::Refused { side, failure }, &mut ());
-}
-
-/// Everything but a received message: a refused send or the side's end.
-fn side_event<F>(
-    side: Side,
-    event: Event,
-    tally: &mut ProxyTally,
-    gone: &mut Option<Gone>,
-    callback: &mut F,
-) where
-    F: FnMut(ProxyEvent, &mut ()),
-{
-    match event {
-        // The proxy's sources never opt in to `Drained`.
-        Event::Message(_) | Event::Drained => {}
-        Event::SendFailed(failure) => refused(side, failure, tally, callback),
-        Event::Fatal(fatal) => {
-            *gone = Some(Gone {
-                side,
-                error: fatal.error,
-                rest: Leftover {
-                    socket: None,
-                    undelivered: fatal.undelivered,
-                    partial: fatal.partial,
-                },
-            });
-        }
-        // The proxy never asks a side to close; keep what it hands over anyway.
-        Event::Closed(closed) => {
-            *gone = Some(Gone {
-                side,
-                error: Error::InvalidArgument(format!(
-                    "the proxy's {side} source was closed from outside the proxy"
-                )),
-                rest: Leftover {
-                    socket: Some(closed.socket),
-                    undelivered: closed.undelivered,
-                    partial: closed.partial,
-                },
-            });
-        }
-    }
-}
-
-/// Forwards what one side receives to the other (and a copy to the
-/// capture socket), parking what finds no room.
-struct Relay<'a, F> {
-    to: &'a mut Lane,
-    to_side: Side,
-    capture: Option<&'a mut Lane>,
-    tally: &'a mut ProxyTally,
-    gone: &'a mut Option<Gone>,
-    callback: &'a mut F,
-}
-
-impl<F: FnMut(ProxyEvent, &mut ())> Relay<'_, F> {
-    fn event(&mut self, from: Side, event: Event, handle: &mut SocketHandle) {
-        let msg = match event {
-            Event::Message(msg) => msg,
-            other => return side_event(from, other, self.tally, self.gone, self.callback),
-        };
-        let bytes = msg.byte_len() as u64;
-        if from == Side::Frontend {
-            self.tally.frontend_to_backend += 1;
-            self.tally.frontend_to_backend_bytes += bytes;
-        } else {
-            self.tally.backend_to_frontend += 1;
-            self.tally.backend_to_frontend_bytes += bytes;
-        }
-        if let Some(capture) = self.capture.as_deref_mut() {
-            let copy = Multipart::from(msg.frames().to_vec());
-            if let Some(copy) = offer(capture, Side::Capture, copy, self.tally, self.callback) {
-                capture.parked.push_back(copy);
-                self.hold_back(handle);
-            } else {
-                self.tally.captured += 1;
-            }
-        }
-        if let Some(msg) = offer(self.to, self.to_side, msg, self.tally, self.callback) {
-            self.to.parked.push_back(msg);
-            self.hold_back(handle);
-        }
-    }
-
-    /// Stops reading the side a message came from: something it sent waits
-    /// for room.
-    fn hold_back(&mut self, handle: &mut SocketHandle) {
-        if !handle.is_recv_paused() {
-            handle.pause_recv();
-            self.tally.backpressure_pauses += 1;
-        }
-    }
-}
-
-/// Hands `msg` to `lane`'s socket behind anything already waiting. Returns
-/// it when it must wait for room; a refused message goes to the callback.
-/// Accepted or refused, `None`.
-fn offer<F>(
-    lane: &mut Lane,
-    side: Side,
-    msg: Multipart,
-    tally: &mut ProxyTally,
-    callback: &mut F,
-) -> Option<Multipart>
-where
-    F: FnMut(ProxyEvent, &mut ()),
-{
-    if !lane.parked.is_empty() {
-        return Some(msg);
-    }
-    match lane.source.handle().send(msg) {
-        Ok(()) => None,
-        Err(SendError::Failed { message, error }) => {
-            refused(side, SendFailure { message, error }, tally, callback);
-            None
-        }
-        // Full, or the side is ending (its end hands back what is parked).
-        Err(e) => Some(e.into_message()),
-    }
-}
-
 impl EventSource for Proxy {
     type Event = ProxyEvent;
     type Metadata = ();
@@ -678,18 +456,6 @@ impl EventSource for Proxy {
                 lane.source.before_handle_events(events.clone());
             }
         }
-    }
-}
-
-impl Lanes {
-    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Lane> {
-        [
-            Some(&mut self.frontend),
-            Some(&mut self.backend),
-            self.capture.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
     }
 }
 
