@@ -40,6 +40,8 @@ mod rtt;
 mod send;
 #[path = "compare/sides.rs"]
 mod sides;
+#[path = "compare/tasks.rs"]
+mod tasks;
 #[path = "compare/timer.rs"]
 mod timer;
 #[path = "compare/tmq.rs"]

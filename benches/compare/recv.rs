@@ -15,9 +15,9 @@ use calloop_zmq::calloop::{EventLoop, Interest, Mode, PostAction, Readiness};
 use calloop_zmq::{AsyncSocket, Event, ReceiveMode, ZmqSource, zmq};
 
 use crate::Variant;
-use crate::common::Tasks;
 use crate::common::{Mark, Sample, Site, WAIT, check_deadline, print_stats, socket, zmq_builder};
 use crate::sides::Flood;
+use crate::tasks::Tasks;
 
 /// What one measurement moves.
 #[derive(Clone, Copy)]

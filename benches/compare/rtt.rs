@@ -11,10 +11,10 @@ use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::{AsyncSocket, Event, zmq};
 
 use crate::Variant;
-use crate::common::Tasks;
 use crate::common::{Sample, Site, WAIT, check_deadline, socket, wait_for, zmq_source};
 use crate::recv::{Spec, run_until};
 use crate::sides;
+use crate::tasks::Tasks;
 
 pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Sample {
     let site = Site::new(spec.transport, ipc_dir);

@@ -19,13 +19,13 @@ use calloop_zmq::calloop::{Dispatcher, EventLoop};
 use calloop_zmq::{AsyncSocket, Multipart, SendError, zmq};
 
 use crate::Variant;
-use crate::common::Tasks;
 use crate::common::{
     Mark, Sample, Site, WAIT, check_deadline, join, payload, print_stats, socket, spawn, wait_for,
     zmq_source,
 };
 use crate::recv::Spec;
 use crate::sides::{self, Sink};
+use crate::tasks::Tasks;
 
 pub fn measure(variant: Variant, spec: &Spec, ipc_dir: &std::path::Path) -> Sample {
     let site = Site::new(spec.transport, ipc_dir);
