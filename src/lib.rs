@@ -72,6 +72,7 @@
 //!
 //! [calloop]: https://docs.rs/calloop
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
