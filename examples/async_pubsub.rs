@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use calloop_zmq::calloop::futures::executor;
 use calloop_zmq::calloop::timer::TimeoutFuture;
 use calloop_zmq::calloop::{EventLoop, LoopHandle};
-use calloop_zmq::{AsyncSocket, RecvError, ZmqSource, zmq};
+use calloop_zmq::{AsyncSocket, ZmqSource, zmq};
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -43,10 +43,7 @@ async fn publish(
         }
     }
     pub_socket.close(Duration::from_millis(100));
-    match pub_socket.ended().await {
-        RecvError::Closed(closed) => drop(closed.socket),
-        other => return Err(other.into()),
-    }
+    drop(pub_socket.ended().await?.socket);
     Ok(published)
 }
 

@@ -77,6 +77,10 @@ impl Error {
 pub struct InsertError<S> {
     source: Box<S>,
     error: calloop::Error,
+    /// The crate refused the source before the loop saw it (a bad argument):
+    /// `error` is then `calloop::Error::OtherError` around an [`enum@Error`],
+    /// and the message names that reason, not the loop.
+    refused: bool,
 }
 
 impl<S> InsertError<S> {
@@ -84,10 +88,34 @@ impl<S> InsertError<S> {
         Self {
             source: Box::new(source),
             error,
+            refused: false,
         }
     }
 
-    /// Why calloop refused the source.
+    /// The source was refused before it reached the loop, because of `why`
+    /// (e.g. an invalid argument): the message says that reason only, not
+    /// calloop's "other error during loop operation".
+    pub(crate) fn refused(source: S, why: Error) -> Self {
+        Self {
+            source: Box::new(source),
+            error: calloop::Error::OtherError(Box::new(why)),
+            refused: true,
+        }
+    }
+
+    /// The crate's own reason when the source was refused before the loop
+    /// saw it (e.g. [`Error::InvalidArgument`] for an inbox capacity of 0),
+    /// `None` when calloop refused it.
+    pub fn refusal(&self) -> Option<&Error> {
+        match &self.error {
+            calloop::Error::OtherError(why) if self.refused => why.downcast_ref::<Error>(),
+            _ => None,
+        }
+    }
+
+    /// Why the source was refused, as calloop's error type: calloop's own
+    /// reason, or (see [`refusal`](Self::refusal)) the crate's, wrapped in
+    /// `calloop::Error::OtherError`.
     pub fn error(&self) -> &calloop::Error {
         &self.error
     }
@@ -119,6 +147,9 @@ impl<S> fmt::Debug for InsertError<S> {
 
 impl<S> fmt::Display for InsertError<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(why) = self.refusal() {
+            return write!(f, "{why} (source handed back)");
+        }
         write!(
             f,
             "inserting the ZeroMQ source into the event loop failed (source handed back): {}",
@@ -129,13 +160,25 @@ impl<S> fmt::Display for InsertError<S> {
 
 impl<S> std::error::Error for InsertError<S> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
+        match self.refusal() {
+            // The message already is the refusal's; its own cause follows.
+            Some(why) => std::error::Error::source(why),
+            None => Some(&self.error),
+        }
     }
 }
 
 impl<S> From<InsertError<S>> for Error {
+    /// The crate's own refusal as itself (e.g. [`Error::InvalidArgument`]);
+    /// calloop's refusal as [`Error::Insert`].
     fn from(e: InsertError<S>) -> Self {
-        Error::Insert(e.error)
+        match e.error {
+            calloop::Error::OtherError(why) if e.refused => match why.downcast::<Error>() {
+                Ok(why) => *why,
+                Err(other) => Error::Insert(calloop::Error::OtherError(other)),
+            },
+            error => Error::Insert(error),
+        }
     }
 }
 
@@ -159,6 +202,22 @@ pub enum SendError {
     /// A blocking send was called on the event loop's own thread, where it
     /// could wait forever (only the loop drains the outbox).
     WouldDeadlock(Multipart),
+    /// A frame is larger than the peer accepts (the limit the sender was
+    /// given, matching the receiver's `ZMQ_MAXMSGSIZE`), so the message was
+    /// not handed to libzmq: libzmq would have sent it, and the receiver
+    /// would have dropped the connection, losing this message and the ones
+    /// queued behind it without a word to either side
+    /// ([`AsyncSocket::set_peer_max_frame`](crate::AsyncSocket::set_peer_max_frame)).
+    TooLarge {
+        /// The message, whole and untouched.
+        message: Multipart,
+        /// Index of the first frame over the limit.
+        frame: usize,
+        /// That frame's size in bytes.
+        size: usize,
+        /// The limit in bytes per frame.
+        limit: u64,
+    },
     /// libzmq refused the message (e.g. `EFSM` on REQ, `EHOSTUNREACH` with
     /// `ZMQ_ROUTER_MANDATORY`, `ENOTSUP` on a receive-only socket).
     Failed {
@@ -171,6 +230,23 @@ pub enum SendError {
 }
 
 impl SendError {
+    /// `msg` back as [`SendError::TooLarge`] when a frame is above `limit`
+    /// bytes (none: no limit), else `msg` itself, to send.
+    pub(crate) fn check_size(msg: Multipart, limit: Option<u64>) -> Result<Multipart, SendError> {
+        let Some(limit) = limit else {
+            return Ok(msg);
+        };
+        match msg.oversized_frame(limit) {
+            None => Ok(msg),
+            Some((frame, size)) => Err(SendError::TooLarge {
+                message: msg,
+                frame,
+                size,
+                limit,
+            }),
+        }
+    }
+
     /// The message that was not sent.
     pub fn message(&self) -> &Multipart {
         match self {
@@ -178,6 +254,7 @@ impl SendError {
             | SendError::Closed(m)
             | SendError::Timeout(m)
             | SendError::WouldDeadlock(m)
+            | SendError::TooLarge { message: m, .. }
             | SendError::Failed { message: m, .. } => m,
         }
     }
@@ -189,6 +266,7 @@ impl SendError {
             | SendError::Closed(m)
             | SendError::Timeout(m)
             | SendError::WouldDeadlock(m)
+            | SendError::TooLarge { message: m, .. }
             | SendError::Failed { message: m, .. } => m,
         }
     }
@@ -213,6 +291,15 @@ impl fmt::Display for SendError {
             SendError::WouldDeadlock(_) => write!(
                 f,
                 "send failed: a blocking send on the event loop's thread would wait forever; use try_send ({frames}-frame message handed back)"
+            ),
+            SendError::TooLarge {
+                frame, size, limit, ..
+            } => write!(
+                f,
+                "send refused: frame {frame} is {size} bytes, above the peer's limit of \
+                 {limit} bytes per frame (its ZMQ_MAXMSGSIZE); sent, it would make the peer \
+                 drop the connection and the messages behind it ({frames}-frame message \
+                 handed back)"
             ),
             SendError::Failed { error, .. } => write!(
                 f,

@@ -7,11 +7,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::error::SendError;
 use crate::message::Multipart;
-use crate::outbox::Sender;
+use crate::outbox::{Permit, Reserve, Sender, SourceClosed};
+use crate::source::{Closed, DirectSend};
+use crate::zmq;
 
 use super::AsyncSocket;
-use super::error::RecvError;
+use super::error::{RecvError, ReserveError};
 
 impl AsyncSocket {
     /// Removes a dropped reader's entry from the waiting list. A stale
@@ -111,15 +114,19 @@ pub struct Ended<'a> {
 }
 
 impl Future for Ended<'_> {
-    type Output = RecvError;
+    type Output = Result<Closed, RecvError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RecvError> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let mut inbox = this.socket.inbox.borrow_mut();
         if let Some(ended) = inbox.ended.as_mut() {
             let said = std::mem::replace(ended, RecvError::Ended);
             inbox.readers.forget(&mut this.slot);
-            return Poll::Ready(said);
+            // The close that was asked for is the normal end: a success.
+            return Poll::Ready(match said {
+                RecvError::Closed(closed) => Ok(closed),
+                other => Err(other),
+            });
         }
         inbox.readers.register(&mut this.slot, cx.waker());
         Poll::Pending
@@ -135,6 +142,151 @@ impl Drop for Ended<'_> {
 impl fmt::Debug for Ended<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ended").finish_non_exhaustive()
+    }
+}
+
+/// The future of [`AsyncSocket::reserve`]: a place in the outbox, or why
+/// there is none. `Unpin`; cancellation-safe (it holds no message, and a
+/// dropped wait leaves no registration).
+#[must_use = "futures do nothing unless awaited"]
+pub struct ReserveFuture<'a> {
+    pub(super) socket: &'a AsyncSocket,
+    /// The outbox's wait for a place, from the first poll on.
+    pub(super) waiting: Option<Reserve>,
+}
+
+impl Future for ReserveFuture<'_> {
+    type Output = Result<Permit, ReserveError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let socket = this.socket;
+        if !socket.socket_type.can_send() {
+            return Poll::Ready(Err(ReserveError::CannotSend(socket.socket_type)));
+        }
+        let waiting = this.waiting.get_or_insert_with(|| socket.sender.reserve());
+        let outcome = std::task::ready!(Pin::new(waiting).poll(cx));
+        this.waiting = None;
+        Poll::Ready(outcome.map_err(|SourceClosed| ReserveError::Closed))
+    }
+}
+
+impl fmt::Debug for ReserveFuture<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReserveFuture")
+            .field("waiting", &self.waiting.is_some())
+            .finish()
+    }
+}
+
+/// The future of [`AsyncSocket::send`]. `Unpin`. Dropped before it is
+/// ready, it drops the message it holds (nothing was queued): see the
+/// [cancellation notes](super#cancellation).
+#[must_use = "futures do nothing unless awaited"]
+pub struct SendFuture<'a> {
+    pub(super) socket: &'a AsyncSocket,
+    pub(super) state: SendState<'a>,
+}
+
+/// Where a [`SendFuture`] is.
+pub(super) enum SendState<'a> {
+    /// About to try the source's door (first poll, or after the loop sent
+    /// what it held).
+    Start(Multipart),
+    /// The loop holds messages the socket has not taken: wait until it sent
+    /// them, then try again, so each message crosses into libzmq once.
+    AfterHeld(Multipart, HeldSent<'a>),
+    /// Behind senders' messages or reserved places: waiting for a place in
+    /// the senders' queue.
+    Queued(Multipart, Reserve),
+    /// Ready was returned.
+    Done,
+}
+
+impl Future for SendFuture<'_> {
+    type Output = Result<(), SendError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let socket = this.socket;
+        loop {
+            match std::mem::replace(&mut this.state, SendState::Done) {
+                SendState::Start(msg) => {
+                    if !socket.socket_type.can_send() {
+                        return Poll::Ready(Err(SendError::Failed {
+                            message: msg,
+                            error: zmq::Error::ENOTSUP,
+                        }));
+                    }
+                    let msg = match SendError::check_size(msg, socket.peer_max_frame.get()) {
+                        Ok(msg) => msg,
+                        Err(too_large) => return Poll::Ready(Err(too_large)),
+                    };
+                    // The common case: nothing queued, so the message
+                    // overtakes nothing and goes straight to libzmq (or, the
+                    // first time the socket pushes back, into the loop's
+                    // half of the outbox), as a handler's send does. While
+                    // the loop holds messages the socket has not taken, the
+                    // send waits for the loop to send them rather than
+                    // queueing behind them: each message then crosses into
+                    // libzmq once, from here, instead of being queued here
+                    // and sent again by the loop (BENCHMARKS.md, "The async
+                    // socket").
+                    let now = match socket.source.direct() {
+                        Some(mut door) => door.send(msg),
+                        // In the source's own dispatch: the senders' queue
+                        // keeps order.
+                        None => DirectSend::Queue(msg),
+                    };
+                    match now {
+                        DirectSend::Done(outcome) => return Poll::Ready(outcome),
+                        DirectSend::AfterHeld(msg) => {
+                            let held = HeldSent { socket, slot: None };
+                            this.state = SendState::AfterHeld(msg, held);
+                        }
+                        // Through the senders' queue: a place, then the
+                        // message in it, behind everything queued.
+                        DirectSend::Queue(msg) => match socket.sender.try_reserve() {
+                            Ok(Some(permit)) => return Poll::Ready(permit.send(msg)),
+                            Ok(None) => {
+                                this.state = SendState::Queued(msg, socket.sender.reserve());
+                            }
+                            Err(SourceClosed) => return Poll::Ready(Err(SendError::Closed(msg))),
+                        },
+                    }
+                }
+                SendState::AfterHeld(msg, mut held) => {
+                    if Pin::new(&mut held).poll(cx).is_pending() {
+                        this.state = SendState::AfterHeld(msg, held);
+                        return Poll::Pending;
+                    }
+                    this.state = SendState::Start(msg);
+                }
+                SendState::Queued(msg, mut reserve) => match Pin::new(&mut reserve).poll(cx) {
+                    Poll::Pending => {
+                        this.state = SendState::Queued(msg, reserve);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Ok(permit)) => return Poll::Ready(permit.send(msg)),
+                    Poll::Ready(Err(SourceClosed)) => {
+                        return Poll::Ready(Err(SendError::Closed(msg)));
+                    }
+                },
+                SendState::Done => panic!("AsyncSocket::send's future polled after it completed"),
+            }
+        }
+    }
+}
+
+impl fmt::Debug for SendFuture<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            SendState::Start(_) => "start",
+            SendState::AfterHeld(..) => "waiting for the loop's held messages",
+            SendState::Queued(..) => "waiting for a place in the outbox",
+            SendState::Done => "done",
+        };
+        f.debug_struct("SendFuture").field("state", &state).finish()
     }
 }
 

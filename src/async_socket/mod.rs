@@ -26,7 +26,7 @@
 //!   dropped in a `select!` loses nothing; the message waits for the next
 //!   `recv`.
 //! - [`reserve`](AsyncSocket::reserve) (and [`Sender::reserve`]) is
-//!   cancellation-safe: it holds no message; the [`Permit`] it gives then
+//!   cancellation-safe: it holds no message; the [`Permit`](crate::Permit) it gives then
 //!   sends without waiting.
 //! - [`send`](AsyncSocket::send) is not, for its message: dropped while it
 //!   waits for room, it drops the message it was given (nothing was queued).
@@ -97,27 +97,27 @@ mod inbox;
 #[cfg(feature = "futures")]
 mod sink;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
 use calloop::LoopHandle;
 
-use crate::error::{Error, InsertError, SendError};
+use crate::error::{Error, InsertError};
 use crate::message::Multipart;
-use crate::outbox::{Permit, SendFailure, Sender, SourceClosed};
-use crate::source::{DirectSend, SharedSource, ZmqSource};
+use crate::outbox::{SendFailure, Sender};
+use crate::source::{SharedSource, ZmqSource};
 use crate::stats::StatsSnapshot;
 use crate::zmq;
 
 #[cfg(feature = "futures")]
 pub use error::SinkError;
 pub use error::{RecvError, ReserveError};
-pub use futures::{Ended, Recv};
+pub use futures::{Ended, Recv, ReserveFuture, SendFuture};
 
 use feeder::Feeder;
-use futures::{Drained, HeldSent};
+use futures::{Drained, SendState};
 use inbox::{Inbox, count_unread};
 
 /// A ZeroMQ socket in a calloop loop, driven from futures on the loop's
@@ -145,20 +145,34 @@ pub struct AsyncSocket {
     source: SharedSource,
     sender: Sender,
     socket_type: zmq::SocketType,
+    /// The largest frame the peers accept ([`set_peer_max_frame`]).
+    ///
+    /// [`set_peer_max_frame`]: Self::set_peer_max_frame
+    peer_max_frame: Cell<Option<u64>>,
 }
 
 impl AsyncSocket {
     /// Inserts `source` into the loop behind an inbox of `inbox_capacity`
-    /// messages (at least 1) and returns the socket's async side. On failure
-    /// the source comes back in the [`InsertError`].
+    /// messages and returns the socket's async side. On failure the source
+    /// comes back in the [`InsertError`].
+    ///
+    /// `inbox_capacity` must be at least 1: 0 is refused with
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument)
+    /// ([`InsertError::refusal`]), whose message says so.
     pub fn insert<D>(
         source: ZmqSource,
         handle: &LoopHandle<'_, D>,
         inbox_capacity: usize,
     ) -> Result<AsyncSocket, InsertError<ZmqSource>> {
         if inbox_capacity == 0 {
-            let why = Error::InvalidArgument("inbox capacity must be at least 1".into());
-            return Err(InsertError::new(source, why.into()));
+            let why = Error::InvalidArgument(
+                "AsyncSocket::insert: an inbox capacity of 0 is not allowed; the inbox must \
+                 hold at least 1 message, where a message received while no task awaits recv() \
+                 waits (use 1 for the least buffering, or the source's budget, \
+                 calloop_zmq::DEFAULT_BUDGET unless set, so one dispatch can fill it)"
+                    .into(),
+            );
+            return Err(InsertError::refused(source, why));
         }
         let direct_left = source.budget();
         let inbox = Rc::new(RefCell::new(Inbox::new(inbox_capacity, direct_left)));
@@ -187,13 +201,29 @@ impl AsyncSocket {
             inbox,
             sender,
             socket_type,
+            peer_max_frame: Cell::new(None),
         })
     }
 
     /// The next whole message.
     ///
     /// **Cancellation-safe** ([how](self#cancellation)). On a socket type that never receives (PUB, PUSH) it says
-    /// [`RecvError::CannotReceive`] at once.
+    /// [`RecvError::CannotReceive`] at once. The future is `Unpin`.
+    ///
+    /// **In a `select!`, beware a branch that is always ready.** With the
+    /// inbox empty, `recv` takes messages straight from libzmq, at most the
+    /// source's budget of them until the source's next dispatch
+    /// ([Receiving](self#receiving)); that dispatch runs only once the task
+    /// gives the loop back by returning `Pending`. A task that loops on a
+    /// `select!` between `recv` and a future that is ready on its first
+    /// poll (`std::future::ready`, a channel that always holds an item, a
+    /// timer already due) may never return `Pending`: once `recv` has used
+    /// up the budget it stays pending, the other branch wins every round,
+    /// and the task spins inside the loop's iteration. The socket is
+    /// starved and the loop's other sources with it. Nothing is lost (`recv`
+    /// is cancellation-safe), but nothing moves. Race `recv` only against
+    /// futures that wait, or await something that waits (a yield to the
+    /// loop) after a round the other branch won.
     pub fn recv(&self) -> Recv<'_> {
         Recv {
             socket: self,
@@ -202,20 +232,18 @@ impl AsyncSocket {
     }
 
     /// Waits, without blocking the thread, for a place in the outbox and
-    /// reserves it; [`Permit::send`] then queues one message there without
+    /// reserves it; [`Permit::send`](crate::Permit::send) then queues one message there without
     /// waiting. The outbox sends in order, behind what is already queued.
     ///
     /// **Cancellation-safe** ([how](self#cancellation)): the send to use
-    /// inside `select!` or under a timeout. On a socket type that never sends (PULL, SUB) it says
-    /// [`ReserveError::CannotSend`] at once.
-    pub async fn reserve(&self) -> Result<Permit, ReserveError> {
-        if !self.socket_type.can_send() {
-            return Err(ReserveError::CannotSend(self.socket_type));
+    /// inside `select!` or under a timeout. The future is `Unpin`, so it
+    /// goes into `select!` as it is, with no `pin!`. On a socket type that
+    /// never sends (PULL, SUB) it says [`ReserveError::CannotSend`] at once.
+    pub fn reserve(&self) -> ReserveFuture<'_> {
+        ReserveFuture {
+            socket: self,
+            waiting: None,
         }
-        self.sender
-            .reserve()
-            .await
-            .map_err(|_| ReserveError::Closed)
     }
 
     /// Sends `msg`, waiting (without blocking the thread) while the socket
@@ -225,65 +253,21 @@ impl AsyncSocket {
     /// hands it to libzmq in order, as soon as the socket takes it; messages
     /// libzmq refuses later come back through
     /// [`take_refused`](Self::take_refused). [`flush`](Self::flush) waits
-    /// until everything queued went out.
+    /// until everything queued went out. Nothing happens before the future
+    /// is first polled. The future is `Unpin`.
     ///
     /// **Not cancellation-safe for the message** ([why](self#cancellation)):
     /// where a `select!` or a timeout can win, use [`reserve`](Self::reserve)
-    /// and then [`Permit::send`].
+    /// and then [`Permit::send`](crate::Permit::send).
     ///
     /// Errors hand the message back: [`SendError::Closed`] once the source
     /// accepts no more messages, and [`SendError::Failed`] with `ENOTSUP` at
     /// once on a socket type that never sends (PULL, SUB).
-    pub async fn send(&self, msg: impl Into<Multipart>) -> Result<(), SendError> {
-        let msg = msg.into();
-        if !self.socket_type.can_send() {
-            return Err(SendError::Failed {
-                message: msg,
-                error: zmq::Error::ENOTSUP,
-            });
+    pub fn send(&self, msg: impl Into<Multipart>) -> SendFuture<'_> {
+        SendFuture {
+            socket: self,
+            state: SendState::Start(msg.into()),
         }
-        // The common case: nothing queued, so the message overtakes nothing
-        // and goes straight to libzmq (or, the first time the socket pushes
-        // back, into the loop's half of the outbox), as a handler's send
-        // does. While the loop holds messages the socket has not taken, the
-        // send waits for the loop to send them rather than queueing behind
-        // them: each message then crosses into libzmq once, from here,
-        // instead of being queued here and sent again by the loop
-        // (BENCHMARKS.md, "The async socket").
-        let mut msg = msg;
-        loop {
-            let now = match self.source.direct() {
-                Some(mut door) => door.send(msg),
-                // In the source's own dispatch: the senders' queue keeps order.
-                None => DirectSend::Queue(msg),
-            };
-            msg = match now {
-                DirectSend::Done(outcome) => return outcome,
-                DirectSend::AfterHeld(msg) => {
-                    HeldSent {
-                        socket: self,
-                        slot: None,
-                    }
-                    .await;
-                    msg
-                }
-                DirectSend::Queue(msg) => return self.send_queued(msg).await,
-            };
-        }
-    }
-
-    /// The senders' queue path of [`send`](Self::send): a place, then the
-    /// message in it, behind everything queued.
-    async fn send_queued(&self, msg: Multipart) -> Result<(), SendError> {
-        let permit = match self.sender.try_reserve() {
-            Ok(Some(permit)) => permit,
-            Ok(None) => match self.sender.reserve().await {
-                Ok(permit) => permit,
-                Err(SourceClosed) => return Err(SendError::Closed(msg)),
-            },
-            Err(SourceClosed) => return Err(SendError::Closed(msg)),
-        };
-        permit.send(msg)
     }
 
     /// Waits, without blocking the thread, until the outbox is empty: every
@@ -295,7 +279,7 @@ impl AsyncSocket {
     ///
     /// It waits for the outbox to be empty, not for a snapshot of it: other
     /// threads that keep queueing meanwhile keep it waiting, and a place
-    /// reserved by an unused [`Permit`] counts as queued, as both do for
+    /// reserved by an unused [`Permit`](crate::Permit) counts as queued, as both do for
     /// [`Sender::flush`]. Cancellation-safe: it holds nothing.
     pub async fn flush(&self) {
         Drained {
@@ -368,18 +352,65 @@ impl AsyncSocket {
         self.source.direct()?.socket().map(f)
     }
 
-    /// Waits for the source to end and says how: [`RecvError::Closed`]
-    /// (after [`close`](Self::close)) with the socket and what did not go
-    /// out, [`RecvError::Fatal`], or [`RecvError::Removed`] (the loop was
-    /// dropped); [`RecvError::Ended`] if that was already handed out.
-    /// Messages still in the inbox stay there for [`recv`](Self::recv). The
-    /// way to learn the end of a socket that never receives (PUB, PUSH).
-    /// Cancellation-safe.
+    /// Waits for the source to end and says how. The normal end, after
+    /// [`close`](Self::close) (or a drop of the `AsyncSocket` elsewhere),
+    /// is `Ok` with the [`Closed`](crate::Closed) outcome: the socket and
+    /// what did not go out. The abnormal ends are errors:
+    /// [`RecvError::Fatal`] (the socket broke), [`RecvError::Removed`] (the
+    /// loop was dropped), and [`RecvError::Ended`] when the end was already
+    /// handed out (by an earlier `ended` or [`recv`](Self::recv), which says
+    /// the close as [`RecvError::Closed`]). Messages still in the inbox stay
+    /// there for `recv`. The way to learn the end of a socket that never
+    /// receives (PUB, PUSH). Cancellation-safe.
+    ///
+    /// ```no_run
+    /// # async fn f(socket: calloop_zmq::AsyncSocket) -> Result<(), calloop_zmq::RecvError> {
+    /// socket.close(std::time::Duration::from_millis(100));
+    /// let closed = socket.ended().await?;
+    /// assert!(closed.undelivered.is_empty(), "everything went out");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ended(&self) -> Ended<'_> {
         Ended {
             socket: self,
             slot: None,
         }
+    }
+
+    /// Tells the socket the largest frame, in bytes, its peers accept: the
+    /// receivers' `ZMQ_MAXMSGSIZE` (`None`, the default: no limit). From then
+    /// on [`send`](Self::send) and the `Sink` hand a message with a larger
+    /// frame back at once as [`SendError::TooLarge`](crate::SendError::TooLarge),
+    /// instead of giving it to libzmq.
+    ///
+    /// # Why the sender must be told
+    /// libzmq's `ZMQ_MAXMSGSIZE` acts on the *receiving* side only (libzmq
+    /// 4.3.5, `v2_decoder.cpp`): the receiver checks each frame's size as
+    /// its header arrives, and a frame above the limit is a protocol error
+    /// there. The receiver then closes the connection: its monitor says
+    /// [`Disconnected`](crate::monitor::EventKind::Disconnected), without a
+    /// reason (`EMSGSIZE` never leaves libzmq), and if it was the side that
+    /// connected it does not reconnect to that endpoint again. The sender
+    /// only sees its peer hang up (its monitor says `Disconnected` too, then
+    /// reconnects if it connected). The oversized message, the messages
+    /// libzmq had already written behind it, and (when the sender had bound)
+    /// those still queued for that peer are gone, while the sender's counters
+    /// say sent. No side learns which messages were lost, so the only place
+    /// a message can come back is before libzmq has it: here.
+    ///
+    /// The limit is per frame, as libzmq's is: a message of several frames,
+    /// each within it, passes. [`Permit::send`](crate::Permit::send) after [`reserve`](Self::reserve)
+    /// and the thread-safe [`Sender`] do not check it: check
+    /// `msg.frames()` against the limit yourself on those paths.
+    pub fn set_peer_max_frame(&self, limit: Option<u64>) {
+        self.peer_max_frame.set(limit);
+    }
+
+    /// The largest frame the peers accept, as given to
+    /// [`set_peer_max_frame`](Self::set_peer_max_frame).
+    pub fn peer_max_frame(&self) -> Option<u64> {
+        self.peer_max_frame.get()
     }
 
     /// The socket's type.

@@ -84,7 +84,10 @@ impl<M: Into<Multipart>> Sink<M> for AsyncSocket {
     }
 
     fn start_send(mut self: Pin<&mut Self>, item: M) -> Result<(), SinkError> {
-        let msg = item.into();
+        // A message the peer would refuse comes back; a reserved place stays
+        // reserved for the next one.
+        let msg = SendError::check_size(item.into(), self.peer_max_frame.get())
+            .map_err(SinkError::Send)?;
         let permit = match self.sink.permit.take() {
             Some(permit) => permit,
             // Without `poll_ready` first: a place now, or the message back.

@@ -12,6 +12,12 @@
 //! assert_eq!(msg.len(), 2);
 //! assert_eq!(msg.frame_str(0), Some("topic"));
 //! assert_eq!(msg.to_vecs(), vec![b"topic".to_vec(), b"payload".to_vec()]);
+//!
+//! // Arrays, tuples (frames of different types) and vectors of strings too,
+//! // wherever an `impl Into<Multipart>` is taken (`send`, `try_send`...).
+//! assert_eq!(Multipart::from(["topic", "payload"]), msg);
+//! assert_eq!(Multipart::from(("topic", b"payload".to_vec())), msg);
+//! assert_eq!(Multipart::from(vec!["topic", "payload"]), msg);
 //! ```
 
 use std::fmt;
@@ -121,6 +127,17 @@ impl Multipart {
         self.iter().map(<[u8]>::to_vec).collect()
     }
 
+    /// The first frame longer than `limit` bytes, as `(index, size)`: what
+    /// a receiver with `ZMQ_MAXMSGSIZE` = `limit` would refuse (libzmq
+    /// checks each frame, not the whole message).
+    pub(crate) fn oversized_frame(&self, limit: u64) -> Option<(usize, usize)> {
+        self.frames
+            .iter()
+            .map(Frame::len)
+            .enumerate()
+            .find(|&(_, size)| u64::try_from(size).map_or(true, |size| size > limit))
+    }
+
     /// Drops frames a successful send emptied, without closing each one
     /// (see [`Frame::forget_sent`]). Saves a libzmq call per frame on the
     /// send path.
@@ -220,6 +237,55 @@ impl<'a> From<&'a [&'a str]> for Multipart {
         frames.iter().map(|f| Frame::from(*f)).collect()
     }
 }
+
+impl<'a> From<Vec<&'a str>> for Multipart {
+    fn from(frames: Vec<&'a str>) -> Self {
+        frames.into_iter().map(Frame::from).collect()
+    }
+}
+
+impl<'a> From<Vec<&'a [u8]>> for Multipart {
+    fn from(frames: Vec<&'a [u8]>) -> Self {
+        frames.into_iter().map(Frame::from).collect()
+    }
+}
+
+impl From<Vec<String>> for Multipart {
+    fn from(frames: Vec<String>) -> Self {
+        frames.into_iter().map(Frame::from).collect()
+    }
+}
+
+/// One frame per element, in order: `["topic", "body"]`, `[b"id", b"x"]`
+/// (each `&[u8; N]` of the same length), `[frame_a, frame_b]`. Arrays of
+/// `&str` of different lengths are fine; byte strings of different lengths
+/// need slices (`[&b"id"[..], b"body"]`) or a tuple.
+impl<T: Into<Frame>, const N: usize> From<[T; N]> for Multipart {
+    fn from(frames: [T; N]) -> Self {
+        frames.into_iter().map(Into::into).collect()
+    }
+}
+
+/// Tuples of 2 to 4 frames, each anything a [`Frame`] is made from, so a
+/// topic and a body of different types go together: `("topic", body_vec)`,
+/// `(routing_id_frame, "", b"request")`.
+macro_rules! multipart_from_tuple {
+    ($($name:ident),+) => {
+        impl<$($name: Into<Frame>),+> From<($($name,)+)> for Multipart {
+            #[allow(non_snake_case)]
+            fn from(($($name,)+): ($($name,)+)) -> Self {
+                // Two frames or more: `Many` is the canonical form.
+                Multipart {
+                    frames: Frames::Many(vec![$($name.into()),+]),
+                }
+            }
+        }
+    };
+}
+
+multipart_from_tuple!(A, B);
+multipart_from_tuple!(A, B, C);
+multipart_from_tuple!(A, B, C, D);
 
 impl FromIterator<Frame> for Multipart {
     fn from_iter<I: IntoIterator<Item = Frame>>(iter: I) -> Self {

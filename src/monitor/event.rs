@@ -294,6 +294,14 @@ pub struct MonitorEvent {
     pub endpoint: String,
     /// libzmq's value; see the [monitor module docs](crate::monitor#value) for its meaning.
     pub value: u32,
+    /// On a [`Disconnected`](EventKind::Disconnected) of a socket whose
+    /// `ZMQ_MAXMSGSIZE` was set when the monitor started: that limit, in
+    /// bytes per frame. libzmq drops the connection of a peer that sends a
+    /// larger frame and reports only this `Disconnected`, so the limit is
+    /// the possible reason; libzmq does not tell it apart from an ordinary
+    /// hang-up, and does not say which messages were lost (see
+    /// [`may_be_oversize`](Self::may_be_oversize)). `None` otherwise.
+    pub receive_limit: Option<u64>,
 }
 
 impl MonitorEvent {
@@ -316,6 +324,7 @@ impl MonitorEvent {
                     msg.len()
                 ),
                 value: 0,
+                receive_limit: None,
             };
         }
         let code = u16::from_ne_bytes([header[0], header[1]]);
@@ -325,6 +334,29 @@ impl MonitorEvent {
             kind: EventKind::from_code(code, value),
             endpoint,
             value,
+            receive_limit: None,
+        }
+    }
+
+    /// The receiving limit that may explain this event: for a
+    /// [`Disconnected`](EventKind::Disconnected) on a socket with
+    /// `ZMQ_MAXMSGSIZE` set, that limit ([`receive_limit`](Self::receive_limit)).
+    ///
+    /// What can be known (libzmq 4.3.5): a peer's frame above the limit is a
+    /// protocol error in the receiver's decoder (`EMSGSIZE`, which never
+    /// leaves libzmq). The receiver closes the connection and its monitor
+    /// says `Disconnected` and nothing else. The frame, the rest of its
+    /// message and everything the peer sent after it on that connection are
+    /// lost; what arrived before it is still delivered. A receiver that
+    /// connected does not reconnect to that endpoint; one that bound waits
+    /// for the peer to reconnect. The same `Disconnected` also follows an
+    /// ordinary hang-up, so this says "maybe", never "surely". The sender
+    /// can be told the limit so the message comes back there instead
+    /// ([`AsyncSocket::set_peer_max_frame`](crate::AsyncSocket::set_peer_max_frame)).
+    pub fn may_be_oversize(&self) -> Option<u64> {
+        match self.kind {
+            EventKind::Disconnected => self.receive_limit,
+            _ => None,
         }
     }
 

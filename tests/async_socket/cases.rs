@@ -381,7 +381,7 @@ fn send_on_a_closed_source_hands_the_message_back() {
                 socket.recv().await,
                 Err(RecvError::CannotReceive(_))
             ));
-            assert!(matches!(socket.ended().await, RecvError::Closed(_)));
+            assert!(socket.ended().await.is_ok());
             assert!(matches!(socket.recv().await, Err(RecvError::Ended)));
             err.to_string()
         })
@@ -515,7 +515,7 @@ fn the_socket_is_reachable_after_insert_for_subscriptions() {
             let msg = sub.recv().await.expect("the socket is open");
             let text = msg.frame_str(0).unwrap().to_owned();
             sub.close(Duration::ZERO);
-            assert!(matches!(sub.ended().await, RecvError::Closed(_)));
+            assert!(sub.ended().await.is_ok());
             assert!(
                 sub.with_socket(|_| ()).is_none(),
                 "the socket was handed back"
@@ -733,7 +733,7 @@ fn a_socket_that_outlives_its_loop_says_removed_instead_of_hanging() {
         Poll::Ready(said) => said,
         Poll::Pending => panic!("ended() waits for a loop that is gone"),
     };
-    let RecvError::Removed(undelivered) = said else {
+    let Err(RecvError::Removed(undelivered)) = said else {
         panic!("expected Removed, got {said:?}");
     };
     let texts: Vec<_> = undelivered.iter().map(|m| m.frame_str(0)).collect();
@@ -872,7 +872,7 @@ fn a_send_waiting_behind_a_held_message_gets_it_back_when_the_source_closes() {
             socket.send("held").await.expect("queued");
             // Waits for the loop to send "held", which never happens.
             let err = socket.send("waiting").await.unwrap_err();
-            let RecvError::Closed(closed) = socket.ended().await else {
+            let Ok(closed) = socket.ended().await else {
                 panic!("expected Closed");
             };
             let undelivered = closed
