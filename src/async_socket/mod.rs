@@ -157,7 +157,7 @@ impl AsyncSocket {
     /// comes back in the [`InsertError`].
     ///
     /// `inbox_capacity` must be at least 1: 0 is refused with
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument)
+    /// [`Error::InvalidArgument`]
     /// ([`InsertError::refusal`]), whose message says so.
     pub fn insert<D>(
         source: ZmqSource,
@@ -260,8 +260,8 @@ impl AsyncSocket {
     /// where a `select!` or a timeout can win, use [`reserve`](Self::reserve)
     /// and then [`Permit::send`](crate::Permit::send).
     ///
-    /// Errors hand the message back: [`SendError::Closed`] once the source
-    /// accepts no more messages, and [`SendError::Failed`] with `ENOTSUP` at
+    /// Errors hand the message back: [`SendError::Closed`](crate::SendError::Closed) once the source
+    /// accepts no more messages, and [`SendError::Failed`](crate::SendError::Failed) with `ENOTSUP` at
     /// once on a socket type that never sends (PULL, SUB).
     pub fn send(&self, msg: impl Into<Multipart>) -> SendFuture<'_> {
         SendFuture {
