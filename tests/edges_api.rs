@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -14,7 +13,7 @@ use std::time::Duration;
 use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::monitor::{EventKind, EventMask, Monitor};
 use calloop_zmq::{AsyncSocket, Event, Multipart, RecvError, ZmqSource, zmq};
-use support::{recv_within, run_until};
+use support::{recv_within, run_task, run_until};
 
 /// Every way to write a two-frame message gives the same message.
 #[test]
@@ -160,24 +159,6 @@ fn the_async_sockets_futures_are_unpin() {
         recv_within(&pull, "the direct send"),
         [b"topic".to_vec(), b"body".to_vec()]
     );
-}
-
-/// A runner for one task on calloop's executor; its output lands in the
-/// loop's data.
-fn run_task<T: 'static>(
-    event_loop: &mut EventLoop<'static, Option<T>>,
-    task: impl Future<Output = T> + 'static,
-    what: &str,
-) -> T {
-    let (exec, scheduler) = calloop_zmq::calloop::futures::executor().unwrap();
-    event_loop
-        .handle()
-        .insert_source(exec, |out, _, slot: &mut Option<T>| *slot = Some(out))
-        .unwrap();
-    scheduler.schedule(task).unwrap();
-    let mut out = None;
-    run_until(event_loop, &mut out, what, Option::is_some);
-    out.unwrap()
 }
 
 /// A close that was asked for is the normal end: `ended()` says it as

@@ -8,31 +8,12 @@
 
 mod support;
 
-use std::future::Future;
-
 use calloop_zmq::calloop::EventLoop;
 use calloop_zmq::monitor::{EventKind, EventMask, Monitor, MonitorEvent};
 use calloop_zmq::{AsyncSocket, SendError, ZmqSource, zmq};
-use support::{IpcDir, recv_within, run_until};
+use support::{IpcDir, recv_within, run_task, run_until};
 
 const LIMIT: u64 = 1000;
-
-/// Runs `task` on calloop's executor in `event_loop` until it returns.
-fn run_task<T: 'static>(
-    event_loop: &mut EventLoop<'static, Option<T>>,
-    task: impl Future<Output = T> + 'static,
-    what: &str,
-) -> T {
-    let (exec, scheduler) = calloop_zmq::calloop::futures::executor().unwrap();
-    event_loop
-        .handle()
-        .insert_source(exec, |out, _, slot: &mut Option<T>| *slot = Some(out))
-        .unwrap();
-    scheduler.schedule(task).unwrap();
-    let mut out = None;
-    run_until(event_loop, &mut out, what, Option::is_some);
-    out.unwrap()
-}
 
 /// A PULL bound to `endpoint` that refuses frames above [`LIMIT`].
 fn limited_pull(ctx: &zmq::Context, endpoint: &str) -> (zmq::Socket, String) {

@@ -263,3 +263,21 @@ impl Drop for Child {
         }
     }
 }
+
+/// Runs `task` on calloop's executor in `event_loop` until it returns, and
+/// gives its output (bounded by [`run_until`]'s timeout).
+pub fn run_task<T: 'static>(
+    event_loop: &mut EventLoop<'static, Option<T>>,
+    task: impl std::future::Future<Output = T> + 'static,
+    what: &str,
+) -> T {
+    let (exec, scheduler) = calloop_zmq::calloop::futures::executor().unwrap();
+    event_loop
+        .handle()
+        .insert_source(exec, |out, _, slot: &mut Option<T>| *slot = Some(out))
+        .unwrap();
+    scheduler.schedule(task).unwrap();
+    let mut out = None;
+    run_until(event_loop, &mut out, what, Option::is_some);
+    out.unwrap()
+}
